@@ -1,0 +1,31 @@
+import { chooseConfigPath, loadConfig } from '../config/load.js';
+import { createDaemon, createLogger } from '../compose.js';
+import type { CliIo } from './io.js';
+
+/**
+ * `tsmail serve`: runs until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads TLS
+ * certificates and the directory. Resolves when the daemon has stopped.
+ */
+export async function serve(io: CliIo, opts: { config?: string }): Promise<void> {
+  const config = await loadConfig(chooseConfigPath(opts.config, io.env));
+  const log = createLogger(config);
+  const daemon = createDaemon(config, log);
+  await daemon.start();
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stop requested');
+      daemon.stop().then(resolve, (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      daemon.reload().catch((err: unknown) => log.error({ err: (err as Error).message }, 'reload failed; keeping the previous state'));
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * The composition root: the only place that creates pools, backends, certificates and
+ * listeners, and wires them together. Everything else receives its dependencies.
+ */
+import { pino } from 'pino';
+import type { Config } from './config/load.js';
+import type { ListenerName } from './config/schema.js';
+import type { Logger } from './core/logger.js';
+import { Directory } from './directory/directory.js';
+import { MysqlBackend } from './directory/mysql/backend.js';
+import { PasswdFileBackend } from './directory/passwd-file/backend.js';
+import { PasswordHasher } from './directory/schemes/index.js';
+import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
+import { Daemon } from './daemon/daemon.js';
+import { Listener } from './daemon/listener.js';
+import { TlsCertificates } from './daemon/tls.js';
+import { placeholderHandler } from './protocols/placeholder.js';
+
+export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
+  return pino({ level: config.log.level, base: { pid: process.pid } }, destination as pino.DestinationStream | undefined);
+}
+
+export function createBackend(config: Config, log: Logger): DirectoryBackend & DirectoryAdmin {
+  const d = config.directory;
+  if (d.backend === 'mysql') {
+    const m = d.mysql;
+    return new MysqlBackend(
+      {
+        socket: m.socket, host: m.host, port: m.port, user: m.user, password: m.password, database: m.database,
+        preset: m.preset, queries: { ...m.queries },
+        connectTimeoutMs: m.connect_timeout * 1000, queryTimeoutMs: m.query_timeout * 1000, poolSize: m.pool_size,
+      },
+      log.child({ component: 'mysql' }),
+    );
+  }
+  return new PasswdFileBackend({
+    passwdFile: d.passwd_file, aliasesFile: d.aliases_file, domainsFile: d.domains_file, configDomains: d.domains,
+  });
+}
+
+export function createPasswordHasher(config: Config): PasswordHasher {
+  return new PasswordHasher({
+    defaultScheme: config.directory.default_pass_scheme,
+    cacheTtlMs: config.directory.auth_cache_ttl * 1000,
+  });
+}
+
+export function createDirectory(config: Config, backend: DirectoryBackend, hasher: PasswordHasher, log: Logger): Directory {
+  return new Directory(backend, hasher, {
+    mailLocation: config.mail.location,
+    recipientDelimiter: config.mail.recipient_delimiter,
+  }, log.child({ component: 'directory' }));
+}
+
+const IMPLICIT_TLS: ReadonlySet<ListenerName> = new Set(['submissions', 'imaps', 'pop3s']);
+
+export function createDaemon(config: Config, log: Logger): Daemon {
+  const backend = createBackend(config, log);
+  const hasher = createPasswordHasher(config);
+  const directory = createDirectory(config, backend, hasher, log);
+  const certs = new TlsCertificates(
+    { cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, hostname: config.hostname },
+    log.child({ component: 'tls' }),
+  );
+  const listeners: Listener[] = [];
+  for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
+    if (!address) continue;
+    listeners.push(new Listener({
+      name,
+      address,
+      tls: IMPLICIT_TLS.has(name) ? { options: () => certs.serverOptions(), attach: (s) => certs.attach(s) } : undefined,
+      handler: placeholderHandler(name, config.hostname),
+    }, log.child({ listener: name })));
+  }
+  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher] });
+}

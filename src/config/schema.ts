@@ -1,0 +1,147 @@
+/**
+ * The configuration schema: types, defaults and validation, no I/O (load.ts reads the file).
+ * Key names are pinned: operators' files and later modules rely on them. Unknown keys are errors.
+ */
+import { z } from 'zod';
+import { parseListen, type ListenAddress } from './listen.js';
+import { parseSize } from '../core/size.js';
+import { isValidDomain } from '../core/address.js';
+
+/** Dovecot scheme names accepted for `default_pass_scheme` (kept equal to schemes/index.ts by a test). */
+export const PASS_SCHEME_NAMES = [
+  'SHA512-CRYPT', 'SHA256-CRYPT', 'BLF-CRYPT', 'MD5-CRYPT', 'SHA512', 'SSHA512', 'ARGON2I', 'ARGON2ID', 'PLAIN',
+] as const;
+
+export const MYSQL_PRESETS = ['platform', 'linode', 'isdel', 'postfixadmin', 'custom'] as const;
+
+const listen = z.string().transform((value, ctx): ListenAddress | null => {
+  if (value === '') return null;
+  const parsed = parseListen(value);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseSize(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const domain = z.string().refine((d) => isValidDomain(d.toLowerCase()), { message: 'not a valid domain name' })
+  .transform((d) => d.toLowerCase());
+
+const hostPort = z.string().refine((s) => /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]+)(:\d{1,5})?$/.test(s), {
+  message: 'expected an IP address with optional :port, e.g. "127.0.0.1:5353"',
+});
+
+const listenSection = z.strictObject({
+  smtp: listen.prefault('127.0.0.1:2525'),
+  submission: listen.prefault('127.0.0.1:2587'),
+  submissions: listen.prefault('127.0.0.1:2465'),
+  lmtp: listen.prefault('127.0.0.1:2424'),
+  imap: listen.prefault('127.0.0.1:2143'),
+  imaps: listen.prefault('127.0.0.1:2993'),
+  pop3: listen.prefault('127.0.0.1:2110'),
+  pop3s: listen.prefault('127.0.0.1:2995'),
+});
+
+const tlsSection = z.strictObject({
+  cert: z.string().default(''),
+  key: z.string().default(''),
+});
+
+const mysqlQueries = z.strictObject({
+  domain: z.string().min(1).optional(),
+  mailbox: z.string().min(1).optional(),
+  alias: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  alias_domain: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+});
+
+const mysqlSection = z.strictObject({
+  socket: z.string().default(''),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(3306),
+  user: z.string().default('mailuser'),
+  password: z.string().default(''),
+  database: z.string().min(1).default('mailserver'),
+  preset: z.enum(MYSQL_PRESETS).default('linode'),
+  queries: mysqlQueries.prefault({}),
+  connect_timeout: z.number().int().min(1).default(5),
+  query_timeout: z.number().int().min(1).default(10),
+  pool_size: z.number().int().min(1).max(100).default(10),
+});
+
+const directorySection = z.strictObject({
+  backend: z.enum(['passwd-file', 'mysql']).default('passwd-file'),
+  passwd_file: z.string().min(1).default('users'),
+  aliases_file: z.string().min(1).default('aliases'),
+  domains_file: z.string().min(1).default('domains'),
+  domains: z.array(domain).default(['example.test']),
+  default_pass_scheme: z.enum(PASS_SCHEME_NAMES).default('SHA512-CRYPT'),
+  auth_cache_ttl: z.number().int().min(0).default(60),
+  mysql: mysqlSection.prefault({}),
+});
+
+const mailSection = z.strictObject({
+  location: z.string().refine((s) => /^maildir:./.test(s), {
+    message: 'only "maildir:PATH" locations are supported (Dovecot syntax, %d %n %u %h expand)',
+  }).default('maildir:vmail/%d/%n'),
+  max_message_size: size.prefault('50M'),
+  recipient_delimiter: z.string().max(8).default('+'),
+});
+
+const dnsSection = z.strictObject({
+  servers: z.array(hostPort).default([]),
+});
+
+const logSection = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+const daemonSection = z.strictObject({
+  /** Seconds that running sessions get to finish after SIGTERM. */
+  shutdown_timeout: z.number().min(0).default(30),
+  /** When started as root: the unprivileged user/group to switch to after binding ports. */
+  user: z.string().default(''),
+  group: z.string().default(''),
+});
+
+export const configSchema = z.strictObject({
+  hostname: z.string().refine((h) => isValidDomain(h.toLowerCase()), { message: 'not a valid host name' })
+    .default('mail.example.test'),
+  data_dir: z.string().min(1).default('./data'),
+  listen: listenSection.prefault({}),
+  tls: tlsSection.prefault({}),
+  directory: directorySection.prefault({}),
+  mail: mailSection.prefault({}),
+  dns: dnsSection.prefault({}),
+  log: logSection.prefault({}),
+  daemon: daemonSection.prefault({}),
+});
+
+/** The config as parsed from TOML, before paths are resolved. */
+export type RawConfig = z.output<typeof configSchema>;
+export type ListenerName = keyof RawConfig['listen'];
+export type PassSchemeName = (typeof PASS_SCHEME_NAMES)[number];
+export type MysqlPreset = (typeof MYSQL_PRESETS)[number];
+
+/** Formats zod issues as `key.path: message` lines, one per problem. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .flatMap((issue) => {
+      const at = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);
+      }
+      return [`${at || '(top level)'}: ${issue.message}`];
+    })
+    .join('\n');
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chooseConfigPath, defaultConfigPath, loadConfig, parseConfig } from '../../src/config/load.js';
+import { parseListen } from '../../src/config/listen.js';
+import { PASS_SCHEME_NAMES } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { repoRoot } from '../helpers/tmp.js';
+
+const file = '/etc/tsmail/tsmail.toml';
+
+describe('config', () => {
+  it('gives the pinned defaults for an empty file', () => {
+    const c = parseConfig('', file);
+    expect(c.hostname).toBe('mail.example.test');
+    expect(c.data_dir).toBe('/etc/tsmail/data');
+    expect(c.listen.smtp).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2525 });
+    expect(c.listen.pop3s).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2995 });
+    expect(c.directory.backend).toBe('passwd-file');
+    expect(c.directory.passwd_file).toBe('/etc/tsmail/data/users');
+    expect(c.directory.mysql.preset).toBe('linode');
+    expect(c.directory.default_pass_scheme).toBe('SHA512-CRYPT');
+    expect(c.mail.location).toBe('maildir:/etc/tsmail/data/vmail/%d/%n');
+    expect(c.mail.max_message_size).toBe(50 * 1024 * 1024);
+    expect(c.mail.recipient_delimiter).toBe('+');
+    expect(c.dns.servers).toEqual([]);
+    expect(Object.isFrozen(c.directory.mysql)).toBe(true);
+  });
+
+  it('loads the embedded default and the production example', async () => {
+    const def = await loadConfig(defaultConfigPath());
+    expect(def.data_dir).toBe(path.join(repoRoot, 'data'));
+    expect(def.listen.imap).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2143 });
+    const prod = await loadConfig(path.join(repoRoot, 'config/production.example.toml'));
+    expect(prod.listen.smtp).toEqual({ kind: 'tcp', host: '0.0.0.0', port: 25 });
+    expect(prod.listen.lmtp).toEqual({ kind: 'unix', path: '/var/spool/postfix/private/dovecot-lmtp' });
+    expect(prod.mail.location).toBe('maildir:/var/mail/vhosts/%d/%n');
+    expect(prod.tls.cert).toBe('/etc/letsencrypt/live/mail.example.com/fullchain.pem');
+    expect(prod.directory.backend).toBe('mysql');
+  });
+
+  it('resolves relative paths: data_dir against the file, the rest against data_dir', () => {
+    const c = parseConfig('data_dir = "../var"\n[tls]\ncert = "c.pem"\nkey = "/abs/k.pem"\n[mail]\nlocation = "maildir:~/Maildir"\n', file);
+    expect(c.data_dir).toBe('/etc/var');
+    expect(c.tls).toEqual({ cert: '/etc/var/c.pem', key: '/abs/k.pem' });
+    expect(c.mail.location).toBe('maildir:~/Maildir');
+  });
+
+  it('disables listeners with ""', () => {
+    expect(parseConfig('[listen]\npop3 = ""\n', file).listen.pop3).toBeNull();
+  });
+
+  it.each([
+    ['unknown top-level key', 'colour = "blue"', 'colour: unknown key'],
+    ['unknown nested key', '[listen]\nsmtpd = "1.2.3.4:25"', 'listen.smtpd: unknown key'],
+    ['unknown section', '[bogus]\nx = 1', 'bogus: unknown key'],
+    ['bad listen', '[listen]\nsmtp = "localhost"', 'listen.smtp: expected'],
+    ['port range', '[listen]\nimap = "127.0.0.1:99999"', 'listen.imap: port out of range'],
+    ['bad size', '[mail]\nmax_message_size = "huge"', 'mail.max_message_size: invalid size'],
+    ['bad backend', '[directory]\nbackend = "ldap"', 'directory.backend'],
+    ['bad scheme', '[directory]\ndefault_pass_scheme = "MD4"', 'directory.default_pass_scheme'],
+    ['bad preset', '[directory.mysql]\npreset = "vpopmail"', 'directory.mysql.preset'],
+    ['bad port type', '[directory.mysql]\nport = "3306"', 'directory.mysql.port'],
+    ['bad location', '[mail]\nlocation = "mbox:~/mail"', 'mail.location: only "maildir:PATH"'],
+    ['bad dns', '[dns]\nservers = ["dns.google"]', 'dns.servers.0'],
+    ['bad hostname', 'hostname = "not a host"', 'hostname: not a valid host name'],
+    ['bad domain', '[directory]\ndomains = ["ok.test", "bad domain"]', 'directory.domains.1'],
+  ])('rejects %s naming the key', (_n, toml, message) => {
+    expect(() => parseConfig(toml, file)).toThrow(ConfigError);
+    expect(() => parseConfig(toml, file)).toThrow(message);
+  });
+
+  it('reports TOML syntax errors with a line number', () => {
+    expect(() => parseConfig('hostname = "x\n', file)).toThrow(/TOML syntax error \(line 1/);
+  });
+
+  it('reports a missing file clearly', async () => {
+    await expect(loadConfig('/nonexistent/tsmail.toml')).rejects.toThrow(/cannot read config file \/nonexistent\/tsmail.toml: ENOENT/);
+  });
+
+  it('chooses --config over TSMAIL_CONFIG over the default', () => {
+    expect(chooseConfigPath('/a.toml', { TSMAIL_CONFIG: '/b.toml' })).toBe('/a.toml');
+    expect(chooseConfigPath(undefined, { TSMAIL_CONFIG: '/b.toml' })).toBe('/b.toml');
+    expect(chooseConfigPath(undefined, {})).toBe(defaultConfigPath());
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListen('[::1]:143')).toEqual({ kind: 'tcp', host: '::1', port: 143 });
+    expect(parseListen(':25')).toEqual({ kind: 'tcp', host: '::', port: 25 });
+    expect(parseListen('unix:/run/lmtp')).toEqual({ kind: 'unix', path: '/run/lmtp' });
+    expect(typeof parseListen('25')).toBe('string');
+  });
+
+  it('keeps the scheme list in step with the password module', async () => {
+    const { SCHEMES } = await import('../../src/directory/schemes/index.js');
+    expect([...PASS_SCHEME_NAMES].sort()).toEqual([...SCHEMES].sort());
+  });
+
+  it('documents every key of the schema in the production example', async () => {
+    const text = await readFile(path.join(repoRoot, 'config/production.example.toml'), 'utf8');
+    for (const key of ['hostname', 'data_dir', 'smtp', 'submissions', 'lmtp', 'imaps', 'pop3s', 'cert', 'key', 'backend', 'preset', 'socket', 'database', 'location', 'max_message_size', 'recipient_delimiter', 'servers']) {
+      expect(text).toMatch(new RegExp(`^#? ?${key} =`, 'm'));
+    }
+  });
+});

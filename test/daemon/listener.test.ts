@@ -1,0 +1,64 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import { Listener } from '../../src/daemon/listener.js';
+
+/** A session that lasts until the client says "bye". */
+function echoUntilBye(socket: net.Socket): void {
+  socket.write('hello\r\n');
+  socket.on('data', (d: Buffer) => {
+    if (d.toString().includes('bye')) socket.end('ok bye\r\n');
+  });
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => s.once('data', () => resolve()).once('error', reject));
+  return s;
+}
+
+describe('Listener shutdown', () => {
+  it('stops accepting at once but lets running sessions finish', async () => {
+    const l = new Listener({ name: 'test', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: echoUntilBye }, silentLogger);
+    await l.start();
+    const port = Number(l.address().split(':').pop());
+    const client = await connect(port);
+    let stopped = false;
+    const stopping = l.stop(10_000).then(() => (stopped = true));
+
+    // new connections are refused while the old session goes on
+    await expect(new Promise((resolve, reject) => net.connect(port, '127.0.0.1').once('connect', resolve).once('error', reject)))
+      .rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(false);
+    expect(l.connections).toBe(1);
+
+    const closed = new Promise((r) => client.once('close', r));
+    client.write('bye\r\n');
+    await closed;
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
+  it('cuts sessions that outlive the grace period', async () => {
+    const l = new Listener({ name: 'test', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: echoUntilBye }, silentLogger);
+    await l.start();
+    const client = await connect(Number(l.address().split(':').pop()));
+    const closed = new Promise((r) => client.once('close', r));
+    await l.stop(200);
+    await closed;
+    expect(l.connections).toBe(0);
+  });
+
+  it('survives a handler that throws', async () => {
+    const l = new Listener({
+      name: 'test', address: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      handler: () => { throw new Error('boom'); },
+    }, silentLogger);
+    await l.start();
+    const s = net.connect(Number(l.address().split(':').pop()), '127.0.0.1');
+    await new Promise((r) => s.once('close', r));
+    expect(l.connections).toBe(0);
+    await l.stop(0);
+  });
+});
