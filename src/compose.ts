@@ -2,6 +2,7 @@
  * The composition root: the only place that creates pools, backends, certificates and
  * listeners, and wires them together. Everything else receives its dependencies.
  */
+import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from './config/load.js';
 import type { ListenerName } from './config/schema.js';
@@ -38,10 +39,12 @@ export function createBackend(config: Config, log: Logger): DirectoryBackend & D
   });
 }
 
-export function createPasswordHasher(config: Config): PasswordHasher {
+/** `oneShot`: a CLI command hashing once computes inline instead of starting a worker thread. */
+export function createPasswordHasher(config: Config, oneShot = false): PasswordHasher {
   return new PasswordHasher({
     defaultScheme: config.directory.default_pass_scheme,
     cacheTtlMs: config.directory.auth_cache_ttl * 1000,
+    workers: oneShot ? 0 : Math.max(1, Math.min(4, availableParallelism() - 1)),
   });
 }
 

@@ -18,7 +18,7 @@ export interface CliContext {
 export async function openContext(configOption: string | undefined, io: CliIo, log: Logger = silentLogger): Promise<CliContext> {
   const config = await loadConfig(chooseConfigPath(configOption, io.env));
   const admin = createBackend(config, log);
-  const hasher = createPasswordHasher(config);
+  const hasher = createPasswordHasher(config, true);
   const directory = createDirectory(config, admin, hasher, log);
   return {
     config,
