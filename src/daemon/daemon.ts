@@ -16,6 +16,18 @@ export interface DaemonParts {
   closers: { close(): Promise<void> }[];
 }
 
+/**
+ * The fixed part of a mail location, `/var/mail/vhosts` for `maildir:/var/mail/vhosts/%d/%n`:
+ * the directory every user's Maildir is created in. Null when the path starts at the home.
+ */
+export function staticRoot(location: string): string | null {
+  const dir = /^maildir:([^:]*)/.exec(location)?.[1] ?? '';
+  const parts = dir.split('/');
+  const firstVar = parts.findIndex((p) => p.includes('%') || p.startsWith('~'));
+  const fixed = (firstVar < 0 ? parts : parts.slice(0, firstVar)).join('/');
+  return fixed.startsWith('/') && fixed !== '/' ? fixed : null;
+}
+
 /** Start-up order, SIGHUP reload and graceful SIGTERM shutdown of the whole process. */
 export class Daemon {
   constructor(private readonly parts: DaemonParts) {}
@@ -27,6 +39,8 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, log, certs, listeners } = this.parts;
     await ensureWritableDir(config.data_dir, 'data_dir');
+    const mailRoot = staticRoot(config.mail.location);
+    if (mailRoot) await ensureWritableDir(mailRoot, 'mail.location');
     await certs.reload();
     const started: Listener[] = [];
     try {

@@ -62,3 +62,14 @@ describe('Listener shutdown', () => {
     await l.stop(0);
   });
 });
+
+describe('staticRoot', () => {
+  it('finds the directory that holds every Maildir', async () => {
+    const { staticRoot } = await import('../../src/daemon/daemon.js');
+    expect(staticRoot('maildir:/var/mail/vhosts/%d/%n')).toBe('/var/mail/vhosts');
+    expect(staticRoot('maildir:/srv/mail/%u:LAYOUT=fs')).toBe('/srv/mail');
+    expect(staticRoot('maildir:~/Maildir')).toBeNull();
+    expect(staticRoot('maildir:%h/Maildir')).toBeNull();
+    expect(staticRoot('maildir:/%d/%n')).toBeNull();
+  });
+});

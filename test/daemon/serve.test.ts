@@ -157,6 +157,15 @@ describe('tsmail serve', () => {
     expect(running.stderr).toMatch(/data_dir: directory .*afile\/data is not writable \(ENOTDIR\)/);
   });
 
+  it('refuses to start when the mail location root is not writable', async () => {
+    const ports = await freePorts(8);
+    await writeFile(path.join(dir, 'afile'), 'x');
+    const config = await writeConfig(dir, ports, `[mail]\nlocation = "maildir:${dir}/afile/vhosts/%d/%n"\n`);
+    running = startTsmail(['serve', '--config', config]);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr).toMatch(/mail\.location: directory .*afile\/vhosts is not writable \(ENOTDIR\)/);
+  });
+
   it('refuses to start with an invalid config, naming the key', async () => {
     const config = path.join(dir, 'bad.toml');
     await writeFile(config, '[listen]\nsmtp = 25\n');

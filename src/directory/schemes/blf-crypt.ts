@@ -24,7 +24,8 @@ export const BLF_CRYPT: Scheme = {
       return false;
     }
   },
-  hash(password) {
-    return bcryptHash(password, { cost: COST, version: '2y' });
+  async hash(password) {
+    // @node-rs/bcrypt 1.x writes `$2b$`; `$2y$` is the same algorithm under the label Dovecot uses.
+    return (await bcryptHash(password, COST)).replace(/^\$2b\$/, '$2y$');
   },
 };
