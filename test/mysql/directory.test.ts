@@ -20,7 +20,7 @@ import { loadSchema, schemaFile } from './setup.js';
 
 const skip = mariadbSkipReason();
 
-function configText(server: MariaDb, database: string, preset: PresetName, extra = ''): string {
+function configText(server: MariaDb, database: string, preset: PresetName | 'custom', extra = ''): string {
   return [
     'data_dir = "data"',
     '[mail]',
