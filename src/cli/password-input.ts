@@ -29,9 +29,10 @@ async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string | nu
 
 async function prompt(io: CliIo, question: string): Promise<string> {
   const stdin = io.stdin as NodeJS.ReadStream;
-  io.stderr.write(question);
+  // Echo off before the prompt appears, so nothing typed after seeing it is ever shown.
   stdin.setRawMode?.(true);
   stdin.resume();
+  io.stderr.write(question);
   let value = '';
   try {
     return await new Promise<string>((resolve, reject) => {
