@@ -1,0 +1,15 @@
+/** Per-recipient outcome of a local delivery, mapped to replies by each protocol's replies.ts. */
+export type RecipientStatus =
+  /** Durable in every mailbox the address resolves to. */
+  | { kind: 'delivered'; mailboxes: string[] }
+  /** Nothing answers to the address (550 5.1.1). */
+  | { kind: 'unknown' }
+  /** A mailbox is over quota (552 5.2.2). */
+  | { kind: 'quota'; mailbox: string }
+  /** Try again later (451 4.3.0): directory or disk trouble. */
+  | { kind: 'temp'; reason: string };
+
+export interface DeliveryEnvelope {
+  /** MAIL FROM, '' for the null sender (bounces). */
+  sender: string;
+}

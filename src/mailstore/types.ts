@@ -1,0 +1,104 @@
+/**
+ * The mail store as the protocols see it (IMAP, POP3, LMTP/SMTP delivery). Implemented by the
+ * Maildir store in maildir/; protocols import only this file.
+ *
+ * Errors are the shared ones from core/errors.ts, by meaning: NotFound (no such folder or
+ * message), InvalidInput (bad folder name, path tricks, bad flag), QuotaExceeded (append or
+ * delivery over quota → NO [OVERQUOTA] / 552 5.2.2), TempFailure (disk full, I/O error, lock
+ * timeout → NO [UNAVAILABLE] / 451), PolicyReject (e.g. deleting INBOX).
+ */
+import type { Readable } from 'node:stream';
+
+/** IMAP system flags (RFC 9051 2.3.2) that are stored in the file name. */
+export const SYSTEM_FLAGS = ['\\Answered', '\\Deleted', '\\Draft', '\\Flagged', '\\Seen'] as const;
+export type SystemFlag = (typeof SYSTEM_FLAGS)[number];
+
+export interface MessageMeta {
+  uid: number;
+  /** System flags and keywords, e.g. `['\\Seen', '$Forwarded', 'Junk']`. \Recent is session state, not here. */
+  flags: string[];
+  /** IMAP INTERNALDATE: the file's mtime, as Dovecot uses it. */
+  internalDate: Date;
+  /** RFC822.SIZE: the size with CRLF line ends (the W= field). */
+  size: number;
+  /** CONDSTORE mod-sequence of the last change to this message (RFC 7162). */
+  modseq: bigint;
+}
+
+export interface FolderStatus {
+  messages: number;
+  recent: number;
+  unseen: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: bigint;
+  /** Sum of RFC822.SIZE (STATUS SIZE, RFC 8438). */
+  size: number;
+}
+
+export interface FolderInfo {
+  /** IMAP name in UTF-8 with `.` as hierarchy separator; `INBOX` for the inbox. */
+  name: string;
+  /** `\Noselect`, `\HasChildren`, `\HasNoChildren`, special-use (`\Sent`, `\Trash`, ...). */
+  attributes: string[];
+  subscribed: boolean;
+}
+
+export interface AppendOptions {
+  flags?: string[];
+  internalDate?: Date;
+}
+
+export interface AppendResult {
+  uid: number;
+  uidValidity: number;
+}
+
+export type FlagMode = 'add' | 'remove' | 'replace';
+
+/** What changed in a folder since a session last looked (IDLE, NOOP, unsolicited responses). */
+export interface FolderChanges {
+  /** UIDs that appeared (new mail, appends, copies from other sessions or outside writers). */
+  added: number[];
+  /** UIDs whose flags changed, with their new state. */
+  flagged: MessageMeta[];
+  /** UIDs that disappeared. */
+  expunged: number[];
+}
+
+/** One open folder, as a session holds it between SELECT and CLOSE. */
+export interface Folder {
+  readonly name: string;
+  status(): FolderStatus;
+  /** All messages in UID order: the session's view after the last sync(). */
+  messages(): readonly MessageMeta[];
+  /** Picks up changes from other sessions and outside writers (new/ deliveries, Dovecot). */
+  sync(): Promise<FolderChanges>;
+  /** The message as RFC 5322 bytes with CRLF line ends; `range` in those bytes. */
+  read(uid: number, range?: { start: number; end?: number }): Promise<Readable>;
+  /** Returns the messages actually changed; `unchangedSince` is CONDSTORE's UNCHANGEDSINCE. */
+  setFlags(uids: readonly number[], mode: FlagMode, flags: readonly string[], unchangedSince?: bigint): Promise<{ changed: MessageMeta[]; failed: number[] }>;
+  /** Copies keeping flags and internal dates; returns source UID → new UID (COPYUID). */
+  copyTo(uids: readonly number[], target: string): Promise<{ uidValidity: number; map: Map<number, number> }>;
+  moveTo(uids: readonly number[], target: string): Promise<{ uidValidity: number; map: Map<number, number> }>;
+  /** Removes the given UIDs, or every \Deleted message; returns the UIDs removed. */
+  expunge(uids?: readonly number[]): Promise<number[]>;
+  /** Called (coalesced) when another session or an outside writer changed the folder. */
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** One user's mail, opened at login. */
+export interface Mailbox {
+  list(): Promise<FolderInfo[]>;
+  create(name: string): Promise<void>;
+  delete(name: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  subscribe(name: string, subscribed: boolean): Promise<void>;
+  open(name: string): Promise<Folder>;
+  append(name: string, message: Readable | Buffer, opts?: AppendOptions): Promise<AppendResult>;
+  /** Status without opening for a session (IMAP STATUS). */
+  status(name: string): Promise<FolderStatus>;
+  quota(): Promise<{ usedBytes: number; limitBytes: number | null; usedMessages: number; limitMessages: number | null }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LfConverter } from '../../src/mailstore/maildir/lf-writer.js';
+import { publish, writeTmp } from '../../src/mailstore/maildir/save.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function convert(chunks: string[]): { out: string; size: number; vsize: number } {
+  const c = new LfConverter();
+  let out = '';
+  for (const ch of chunks) out += c.push(Buffer.from(ch, 'latin1')).toString('latin1');
+  out += c.end().toString('latin1');
+  return { out, size: c.size, vsize: c.vsize };
+}
+
+describe('LF conversion (Dovecot mail_save_crlf = no)', () => {
+  it('matches the sizes Dovecot gives the same message', () => {
+    // doveadm save of this message produced ...,S=18,W=21
+    expect(convert(['Subject: hi\r\n\r\nbody\r\n'])).toEqual({ out: 'Subject: hi\n\nbody\n', size: 18, vsize: 21 });
+  });
+
+  it('keeps lone CRs and bare LFs, whatever the chunking', () => {
+    const input = 'a\r\nb\rc\nd\r\r\ne\r';
+    const whole = convert([input]);
+    expect(whole.out).toBe('a\nb\rc\nd\r\ne\r');
+    for (let seed = 0; seed < 300; seed++) {
+      const chunks: string[] = [];
+      let i = 0;
+      while (i < input.length) {
+        const n = 1 + ((seed * 7 + i * 13) % 4);
+        chunks.push(input.slice(i, i + n));
+        i += n;
+      }
+      expect(convert(chunks)).toEqual(whole);
+    }
+  });
+});
+
+describe('durable save: tmp → fsync → link → fsync dirs', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    for (const d of ['tmp', 'new', 'cur', '.Other/new', '.Other/cur', '.Other/tmp']) await mkdir(path.join(dir, d), { recursive: true });
+  });
+  afterEach(() => cleanup());
+
+  it('writes once and links into several folders, leaving tmp/ empty', async () => {
+    const msg = await writeTmp(path.join(dir, 'tmp'), '1700000000.M1P2.host', Readable.from([Buffer.from('Subject: x\r\n\r\n'), Buffer.from('hello\r\n')]));
+    expect(msg.base).toBe('1700000000.M1P2.host,S=18,W=21');
+    const when = new Date('2024-02-03T04:05:06Z');
+    const names = await publish(msg, [{ dir: path.join(dir, 'new'), info: null }, { dir: path.join(dir, '.Other/cur'), info: 'FS' }], when);
+    expect(names).toEqual(['1700000000.M1P2.host,S=18,W=21', '1700000000.M1P2.host,S=18,W=21:2,FS']);
+    expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
+    const a = await stat(path.join(dir, 'new', names[0]!));
+    const b = await stat(path.join(dir, '.Other/cur', names[1]!));
+    expect(a.ino).toBe(b.ino);
+    expect(a.nlink).toBe(2);
+    expect(a.mtime.getTime()).toBe(when.getTime());
+    expect(await readFile(path.join(dir, 'new', names[0]!), 'utf8')).toBe('Subject: x\n\nhello\n');
+  });
+
+  it('undoes its links when one target fails, and reports a temporary failure', async () => {
+    const msg = await writeTmp(path.join(dir, 'tmp'), 'u1', Buffer.from('x\r\n'));
+    await expect(publish(msg, [{ dir: path.join(dir, 'new'), info: null }, { dir: path.join(dir, 'missing/new'), info: null }]))
+      .rejects.toMatchObject({ name: 'TempFailure' });
+    expect(await readdir(path.join(dir, 'new'))).toEqual([]);
+  });
+
+  it('removes the tmp file when the input stream fails midway (client disconnect)', async () => {
+    const broken = new Readable({
+      read() {
+        this.push(Buffer.from('partial data\r\n'));
+        this.destroy(new Error('client went away'));
+      },
+    });
+    await expect(writeTmp(path.join(dir, 'tmp'), 'u2', broken)).rejects.toMatchObject({ name: 'TempFailure' });
+    expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('refuses to overwrite an existing tmp name', async () => {
+    await writeTmp(path.join(dir, 'tmp'), 'same', Buffer.from('a'));
+    await expect(writeTmp(path.join(dir, 'tmp'), 'same', Buffer.from('b'))).rejects.toMatchObject({ name: 'TempFailure' });
+  });
+});
