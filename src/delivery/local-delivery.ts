@@ -9,15 +9,22 @@
  * which is what lets all recipients share one file).
  */
 import { Readable } from 'node:stream';
-import { InvalidInput, TempFailure } from '../core/errors.js';
+import { InvalidInput, QuotaExceeded, TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { UserDirectory } from '../directory/types.js';
 import { ensureInbox } from '../mailstore/maildir/inbox.js';
 import { discard, publish, writeTmp } from '../mailstore/maildir/save.js';
 import type { DeliveryEnvelope, RecipientStatus } from './types.js';
 
+/** Quota bookkeeping of one mail root (mailstore/maildir/quota.ts MaildirQuota). */
+export interface DeliveryQuota {
+  check(bytes: number, count: number, folder: string, delivery: boolean): Promise<void>;
+  record(bytes: number, count: number): Promise<void>;
+}
+
 export interface LocalDeliveryDeps {
   directory: UserDirectory;
+  quotaFor(root: string, limits: { bytes: number | null; messages: number | null }): DeliveryQuota;
   /** A new Maildir unique base name (`<secs>.M<usecs>P<pid>.<host>`). */
   uniqueName: () => string;
   log: Logger;
@@ -25,8 +32,8 @@ export interface LocalDeliveryDeps {
 
 interface Accepted {
   address: string;
-  /** Maildir roots of the mailboxes the address resolves to. */
-  maildirs: { user: string; root: string }[];
+  /** Maildir roots of the mailboxes the address resolves to, with their quota limits. */
+  maildirs: { user: string; root: string; limits: { bytes: number | null; messages: number | null } }[];
 }
 
 export class LocalDelivery {
@@ -67,7 +74,7 @@ export class DeliveryTransaction {
         throw err;
       }
       if (!found) return { kind: 'temp', reason: `mailbox ${user} has no userdb entry` };
-      maildirs.push({ user, root: found.maildir });
+      maildirs.push({ user, root: found.maildir, limits: { bytes: found.quotaBytes, messages: found.quotaMessages } });
     }
     if (resolution.forwards.length) {
       // Forwarding to other domains needs the outbound queue (a later issue); never drop silently.
@@ -90,32 +97,54 @@ export class DeliveryTransaction {
     if (this.done) throw new Error('delivery transaction already finished');
     this.done = true;
     if (this.accepted.length === 0) return [];
-    const roots = new Map<string, Awaited<ReturnType<typeof ensureInbox>>>();
+    const roots = new Map<string, { dirs: Awaited<ReturnType<typeof ensureInbox>>; quota: DeliveryQuota; user: string }>();
     const failed = new Map<string, RecipientStatus>();
     for (const a of this.accepted) {
       for (const m of a.maildirs) {
         if (roots.has(m.root) || failed.has(m.root)) continue;
         try {
-          roots.set(m.root, await ensureInbox(m.root));
+          roots.set(m.root, { dirs: await ensureInbox(m.root), quota: this.deps.quotaFor(m.root, m.limits), user: m.user });
         } catch (err) {
           failed.set(m.root, { kind: 'temp', reason: (err as Error).message });
         }
       }
     }
     const first = [...roots.values()][0];
-    if (!first) return this.accepted.map((a) => failed.get(a.maildirs[0]!.root)!);
+    if (!first) return this.statuses(failed);
 
     const headers = this.headers();
     const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message));
-    const tmp = await writeTmp(first.tmp, this.deps.uniqueName(), body);
+    const tmp = await writeTmp(first.dirs.tmp, this.deps.uniqueName(), body);
+    // Quota is checked with the real size, per mailbox: one full mailbox does not stop the others.
+    for (const [root, r] of roots) {
+      try {
+        await r.quota.check(tmp.size, 1, 'INBOX', true);
+      } catch (err) {
+        if (err instanceof QuotaExceeded) failed.set(root, { kind: 'quota', mailbox: r.user });
+        else failed.set(root, { kind: 'temp', reason: (err as Error).message });
+        roots.delete(root);
+      }
+    }
+    if (roots.size === 0) {
+      await discard(tmp);
+      return this.statuses(failed);
+    }
     try {
-      await publish(tmp, [...roots.values()].map((d) => ({ dir: d.new, info: null })));
+      await publish(tmp, [...roots.values()].map((r) => ({ dir: r.dirs.new, info: null })));
     } catch (err) {
       await discard(tmp);
       const reason = (err as Error).message;
       this.deps.log.error({ err: reason }, 'delivery failed');
       return this.accepted.map(() => ({ kind: 'temp', reason }));
     }
+    for (const r of roots.values()) {
+      // The message is durable; a failed bookkeeping line only makes Dovecot's rules recalculate.
+      await r.quota.record(tmp.size, 1).catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'cannot update maildirsize'));
+    }
+    return this.statuses(failed);
+  }
+
+  private statuses(failed: ReadonlyMap<string, RecipientStatus>): RecipientStatus[] {
     return this.accepted.map((a): RecipientStatus => {
       const bad = a.maildirs.map((m) => failed.get(m.root)).find((s) => s !== undefined);
       return bad ?? { kind: 'delivered', mailboxes: a.maildirs.map((m) => m.user) };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import { MaildirQuota } from '../../src/mailstore/maildir/quota.js';
 import { LocalDelivery } from '../../src/delivery/local-delivery.js';
 import { Directory } from '../../src/directory/directory.js';
 import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
@@ -26,12 +27,12 @@ describe('local delivery', () => {
 
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir());
-    await writeFile(path.join(dir, 'users'), ['alice', 'bob', 'carol'].map((u) => `${u}@example.test:{PLAIN}x:::::`).join('\n') + '\n');
+    await writeFile(path.join(dir, 'users'), ['alice', 'bob', 'carol'].map((u) => `${u}@example.test:{PLAIN}x:::::`).join('\n') + '\nsmall@example.test:{PLAIN}x::::::userdb_quota_rule=*:bytes=300\n');
     await writeFile(path.join(dir, 'aliases'), 'team@example.test alice@example.test, bob@example.test\nout@example.test someone@remote.example\n');
     backend = new PasswdFileBackend({ passwdFile: path.join(dir, 'users'), aliasesFile: path.join(dir, 'aliases'), domainsFile: path.join(dir, 'domains'), configDomains: ['example.test'] });
     hasher = new PasswordHasher({ defaultScheme: 'SHA512-CRYPT', workers: 0 });
     const directory = new Directory(backend, hasher, { mailLocation: `maildir:${dir}/vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
-    delivery = new LocalDelivery({ directory, uniqueName: () => `1700000000.M${++seq}P${process.pid}.test`, log: silentLogger });
+    delivery = new LocalDelivery({ directory, quotaFor: (root, limits) => new MaildirQuota(root, limits), uniqueName: () => `1700000000.M${++seq}P${process.pid}.test`, log: silentLogger });
   });
   afterEach(async () => {
     await hasher.close();
@@ -90,7 +91,7 @@ describe('local delivery', () => {
     const failing = Object.create(backend) as DirectoryBackend;
     failing.isLocalDomain = async () => { throw new TempFailure('mysql down'); };
     const directory = new Directory(failing, hasher, { mailLocation: `maildir:${dir}/vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
-    const tx = new LocalDelivery({ directory, uniqueName: () => 'u', log: silentLogger }).begin({ sender: '' });
+    const tx = new LocalDelivery({ directory, quotaFor: (root, limits) => new MaildirQuota(root, limits), uniqueName: () => 'u', log: silentLogger }).begin({ sender: '' });
     expect(await tx.addRecipient('alice@example.test')).toEqual({ kind: 'temp', reason: 'mysql down' });
   });
 
@@ -104,6 +105,29 @@ describe('local delivery', () => {
     expect(results[0]).toEqual({ kind: 'delivered', mailboxes: ['alice@example.test'] });
     expect(results[1]).toMatchObject({ kind: 'temp' });
     await chmod(maildir('bob'), 0o600);
+  });
+
+  it('refuses an over-quota mailbox (after Dovecot\'s 10% grace) and keeps maildirsize', async () => {
+    // on disk: 'Return-Path: <>\n' (16) + 'Delivered-To: small@example.test\n' (33, one recipient only)
+    // + 'Subject: q\n\n' (12) + body + '\n'
+    const send = async (bodyLen: number, ...rcpts: string[]) => {
+      const tx = delivery.begin({ sender: '' });
+      for (const r of rcpts) await tx.addRecipient(r);
+      return tx.commit(Buffer.from('Subject: q\r\n\r\n' + 'x'.repeat(bodyLen) + '\r\n'));
+    };
+    expect((await send(60, 'small@example.test'))[0]!.kind).toBe('delivered'); // 122 of 300
+    expect((await send(60, 'small@example.test'))[0]!.kind).toBe('delivered'); // 244
+    expect((await send(20, 'small@example.test'))[0]!.kind).toBe('delivered'); // 326: over, but within 10% grace
+    expect(await send(1, 'small@example.test', 'alice@example.test')).toEqual([
+      { kind: 'quota', mailbox: 'small@example.test' },
+      { kind: 'delivered', mailboxes: ['alice@example.test'] },
+    ]);
+    expect(await newFiles('small')).toHaveLength(3);
+    // Over the limit with several usage lines, Dovecot's rule distrusts the file and recounts
+    // the Maildir: the recalculated file holds exactly the three stored messages.
+    expect(await readFile(path.join(maildir('small'), 'maildirsize'), 'utf8')).toBe('300S\n326 3\n');
+    // no maildirsize for users without a limit
+    await expect(readFile(path.join(maildir('alice'), 'maildirsize'))).rejects.toThrow();
   });
 
   it('leaves nothing behind when the client disconnects mid-DATA', async () => {

@@ -1,0 +1,64 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { TempFailure } from '../../core/errors.js';
+import { parseMaildirName } from './filename.js';
+
+export interface ScannedFile {
+  sub: 'new' | 'cur';
+  /** File name inside new/ or cur/. */
+  file: string;
+  /** Flag characters after `:2,`. */
+  flags: string;
+  size?: number;
+  vsize?: number;
+}
+
+export interface ScanResult {
+  files: Map<string, ScannedFile>;
+  /** mtimes (ns) of new/ and cur/ as they were before the listing: unchanged ⇒ nothing to rescan. */
+  signature: string;
+}
+
+/** Dovecot's own recheck limit for a directory that keeps changing while it is listed. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Lists new/ then cur/ (in that order: a file Dovecot moves from new/ to cur/ meanwhile is then
+ * seen at least once). readdir() may miss an entry renamed while the directory is being read
+ * (POSIX leaves it unspecified), so the listing is repeated when a directory's mtime changed
+ * during it, as Dovecot's maildir-sync does; otherwise a flag change by another process could
+ * look like an expunge.
+ */
+export async function scanFolder(dir: string): Promise<ScanResult> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await signatureOf(dir);
+    const files = new Map<string, ScannedFile>();
+    for (const sub of ['new', 'cur'] as const) {
+      let names: string[];
+      try {
+        names = await readdir(path.join(dir, sub));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new TempFailure(`cannot list ${sub}/ of ${dir}`, err);
+      }
+      for (const file of names) {
+        if (file.startsWith('.')) continue;
+        const n = parseMaildirName(file);
+        // Dovecot may leave a message in new/ with flags in its name (`new/X:2,S`): read them there too.
+        const entry: ScannedFile = { sub, file, flags: n.flags };
+        if (n.size !== undefined) entry.size = n.size;
+        if (n.vsize !== undefined) entry.vsize = n.vsize;
+        // The same message in new/ and cur/ is one being moved: cur/ is where it ends up.
+        files.set(n.base, entry);
+      }
+    }
+    const after = await signatureOf(dir);
+    if (after === before || attempt >= MAX_ATTEMPTS) return { files, signature: after };
+  }
+}
+
+export async function signatureOf(dir: string): Promise<string> {
+  const parts = await Promise.all(['new', 'cur'].map((sub) =>
+    stat(path.join(dir, sub), { bigint: true }).then((s) => `${s.ino}:${s.mtimeNs}`, () => 'none')));
+  return parts.join('/');
+}
