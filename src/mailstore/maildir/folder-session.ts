@@ -61,6 +61,11 @@ export class MaildirFolder implements Folder {
   async sync(): Promise<FolderChanges> {
     await this.state.sync();
     for (const uid of this.state.claimRecent()) this.recent.add(uid);
+    if (this.view.length === 0) {
+      // First look (SELECT): everything is new to this session; no diff to compute.
+      this.view = this.state.messages.map((e) => this.meta(e));
+      return { added: this.view.map((m) => m.uid), flagged: [], expunged: [] };
+    }
     const before = new Map(this.view.map((m) => [m.uid, m]));
     const next = this.state.messages.map((e) => this.meta(e));
     const changes: FolderChanges = { added: [], flagged: [], expunged: [] };

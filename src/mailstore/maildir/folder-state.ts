@@ -17,6 +17,7 @@ import { emptyKeywordTable, parseKeywords, type KeywordTable } from './keywords-
 import type { MessageMeta } from '../types.js';
 import { lettersToImapFlags } from './flag-codec.js';
 import { FolderWatch } from './folder-watch.js';
+import { modseqFloor, readIndex, writeIndex } from './index-cache.js';
 import { scanFolder, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
 import { UIDLIST_FILE, withUidlistLock } from './uidlist-lock.js';
@@ -69,6 +70,7 @@ export class FolderState {
   private keywordsSig = '';
   private loaded = false;
   private watch: FolderWatch | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   uidValidity = 0;
   uidNext = 1;
   highestModseq = 1n;
@@ -156,6 +158,7 @@ export class FolderState {
       e.file = file;
       e.flags = flags;
       e.modseq = ++this.highestModseq;
+      this.scheduleIndexWrite();
       return true;
     }
     return false;
@@ -183,7 +186,7 @@ export class FolderState {
     }
     if (removed.length) {
       this.highestModseq++;
-      this.signature = await signatureOf(this.dir);
+      this.scheduleIndexWrite();
     }
     return removed;
   }
@@ -214,7 +217,9 @@ export class FolderState {
         });
         added.push(uid);
       });
-      this.signature = await signatureOf(this.dir);
+      // this.signature stays as the last full listing left it: the next sync lists the folder
+      // again, so a file another process added meanwhile cannot hide behind our own change.
+      this.scheduleIndexWrite();
       return bases.map((b) => uidOf.get(b)!);
     });
   }
@@ -232,6 +237,7 @@ export class FolderState {
       this.keywordsSig = keywordsSig;
     }
     if (this.loaded && sig === this.signature && uidlistSig === this.uidlistSig) return change;
+    if (!this.loaded && (await this.loadIndex(sig, uidlistSig))) return change;
 
     const scan = await scanFolder(this.dir);
     for (const e of [...this.entries]) {
@@ -266,11 +272,60 @@ export class FolderState {
       const list = await readUidlist(this.dir, this.deps.log);
       if (list) this.adoptHeader(list);
     }
-    this.signature = await signatureOf(this.dir);
-    this.uidlistSig = await fileSignature(path.join(this.dir, UIDLIST_FILE));
+    // What was listed, not what is there now: a change made after the listing (by us moving
+    // new/ to cur/, or by anyone else) makes the next sync list again.
+    this.signature = scan.signature;
+    this.uidlistSig = uidlistSig;
     this.loaded = true;
     this.emit(change);
+    this.scheduleIndexWrite();
     return change;
+  }
+
+  /**
+   * First open in this process: start from tsmail.index. When neither the folder nor
+   * dovecot-uidlist changed since it was written, it is the whole state (no listing, no stat);
+   * otherwise its entries spare the stat() of every file that is still there.
+   */
+  private async loadIndex(sig: string, uidlistSig: string): Promise<boolean> {
+    const snap = await readIndex(this.dir);
+    if (!snap) {
+      this.highestModseq = modseqFloor(this.deps.now?.() ?? Date.now());
+      return false;
+    }
+    this.uidValidity = snap.uidValidity;
+    this.uidNext = snap.uidNext;
+    this.highestModseq = snap.highestModseq;
+    for (const e of snap.entries) this.insert(e);
+    if (snap.dirSignature !== sig || snap.uidlistSignature !== uidlistSig) return false;
+    this.signature = sig;
+    this.uidlistSig = uidlistSig;
+    this.loaded = true;
+    return true;
+  }
+
+  /** Coalesces index writes: at most one per second per folder, off the request path. */
+  private scheduleIndexWrite(): void {
+    if (this.indexTimer) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      void this.writeIndexNow();
+    }, 1000);
+    this.indexTimer.unref();
+  }
+
+  /**
+   * Writes tsmail.index now (also what a clean shutdown calls). Takes a snapshot and writes it
+   * outside the folder's queue, so sessions are not held up by a big folder's index.
+   */
+  async writeIndexNow(): Promise<void> {
+    if (!this.loaded) return;
+    // The signatures of the last full listing, not the current ones: entries match those, and
+    // anything changed since makes the next cold open list the folder again.
+    await writeIndex(this.dir, {
+      uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.highestModseq,
+      dirSignature: this.signature, uidlistSignature: this.uidlistSig, entries: this.entries.slice(),
+    });
   }
 
   /**

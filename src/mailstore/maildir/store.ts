@@ -58,6 +58,12 @@ export class MaildirStore {
     return newUniqueName({ now: this.opts.now?.() ?? Date.now(), pid: process.pid, hostname: this.opts.hostname ?? os.hostname(), seq: this.seq++ });
   }
 
+  /** Writes every known folder's tsmail.index now (clean shutdown; otherwise writes are batched). */
+  async flush(): Promise<void> {
+    const all = [...[...this.states.values()].map((h) => h.state), ...this.idle.values()];
+    await Promise.all(all.map((st) => st.exclusive(() => st.writeIndexNow())));
+  }
+
   /** Folders currently held open (for tests and metrics). */
   get openFolders(): number {
     return this.states.size;

@@ -1,0 +1,75 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import { MaildirStore } from '../../src/mailstore/maildir/store.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const MSG = (n: number) => Buffer.from(`Subject: ${n}\r\n\r\nbody\r\n`);
+
+describe('tsmail.index (cache of a folder across restarts)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let root: string;
+  const fresh = () => new MaildirStore({ log: silentLogger, specialUse: [] });
+
+  /** A first "process" that stores 3 messages, changes flags and shuts down cleanly. */
+  async function firstRun() {
+    const store = fresh();
+    const box = await store.openMailbox(root);
+    for (let i = 1; i <= 3; i++) await box.append('INBOX', MSG(i));
+    const inbox = await box.open('INBOX');
+    await inbox.setFlags([2], 'add', ['\\Seen']);
+    await inbox.sync();
+    const status = inbox.status();
+    const metas = inbox.messages().map((m) => ({ ...m }));
+    await inbox.close();
+    await box.close();
+    await store.flush();
+    return { status, metas };
+  }
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    root = path.join(dir, 'u');
+  });
+  afterEach(() => cleanup());
+
+  it('restores UIDs, dates, sizes and mod-sequences after a restart', async () => {
+    const before = await firstRun();
+    expect(await readFile(path.join(root, 'tsmail.index'), 'utf8')).toMatch(/^tsmail-index 1\t/);
+    const box = await fresh().openMailbox(root);
+    const inbox = await box.open('INBOX');
+    expect(inbox.messages()).toEqual(before.metas);
+    expect(inbox.status().highestModseq).toBe(before.status.highestModseq);
+    await inbox.close();
+  });
+
+  it('never lets HIGHESTMODSEQ go backwards when the index is lost', async () => {
+    const before = await firstRun();
+    await rm(path.join(root, 'tsmail.index'));
+    const inbox = await (await fresh().openMailbox(root)).open('INBOX');
+    expect(inbox.status().highestModseq).toBeGreaterThan(before.status.highestModseq);
+    expect(inbox.messages().map((m) => [m.uid, m.flags])).toEqual(before.metas.map((m) => [m.uid, m.flags]));
+  });
+
+  it('does not trust a stale index: changes made while tsmail was down are found', async () => {
+    await firstRun();
+    const cur = path.join(root, 'cur');
+    const { readdir, rename, unlink } = await import('node:fs/promises');
+    const files = (await readdir(cur)).sort();
+    await unlink(path.join(cur, files[0]!)); // expunged by Dovecot
+    await rename(path.join(cur, files[2]!), path.join(cur, files[2]!.replace(/:2,.*$/, ':2,F'))); // flagged
+    await writeFile(path.join(root, 'new', '1800000000.1_1.elsewhere'), 'Subject: new\n\nx\n'); // delivered
+    const inbox = await (await fresh().openMailbox(root)).open('INBOX');
+    expect(inbox.messages().map((m) => [m.uid, m.flags])).toEqual([[2, ['\\Seen']], [3, ['\\Flagged']], [4, []]]);
+  });
+
+  it('rebuilds from the Maildir when the index is damaged', async () => {
+    const before = await firstRun();
+    const file = path.join(root, 'tsmail.index');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/\n2\t/, '\nzz\t'));
+    const inbox = await (await fresh().openMailbox(root)).open('INBOX');
+    expect(inbox.messages().map((m) => m.uid)).toEqual(before.metas.map((m) => m.uid));
+  });
+});
