@@ -13,6 +13,8 @@ import { PasswdFileBackend } from './directory/passwd-file/backend.js';
 import { PasswordHasher } from './directory/schemes/index.js';
 import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
 import { Daemon } from './daemon/daemon.js';
+import { LocalDelivery } from './delivery/local-delivery.js';
+import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener } from './daemon/listener.js';
 import { TlsCertificates } from './daemon/tls.js';
 import { placeholderHandler } from './protocols/placeholder.js';
@@ -55,12 +57,36 @@ export function createDirectory(config: Config, backend: DirectoryBackend, hashe
   }, log.child({ component: 'directory' }));
 }
 
+/** The Maildir store with the configured special-use folders and Trash allowance. */
+export function createMailStore(config: Config, log: Logger): MaildirStore {
+  const f = config.mail.folders;
+  const specialUse = ([['drafts', '\\Drafts'], ['sent', '\\Sent'], ['trash', '\\Trash'], ['junk', '\\Junk'], ['archive', '\\Archive']] as const)
+    .filter(([key]) => f[key] !== '')
+    .map(([key, use]) => ({ name: f[key], use }));
+  return new MaildirStore({
+    log: log.child({ component: 'mailstore' }),
+    hostname: config.hostname,
+    specialUse,
+    quotaExtra: f.trash && config.mail.trash_quota_extra ? { [f.trash]: config.mail.trash_quota_extra } : {},
+  });
+}
+
+export function createLocalDelivery(directory: Directory, store: MaildirStore, log: Logger): LocalDelivery {
+  return new LocalDelivery({
+    directory,
+    quotaFor: (root, limits) => store.quotaFor(root, limits),
+    uniqueName: () => store.uniqueName(),
+    log: log.child({ component: 'delivery' }),
+  });
+}
+
 const IMPLICIT_TLS: ReadonlySet<ListenerName> = new Set(['submissions', 'imaps', 'pop3s']);
 
 export function createDaemon(config: Config, log: Logger): Daemon {
   const backend = createBackend(config, log);
   const hasher = createPasswordHasher(config);
   const directory = createDirectory(config, backend, hasher, log);
+  const store = createMailStore(config, log);
   const certs = new TlsCertificates(
     { cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, hostname: config.hostname },
     log.child({ component: 'tls' }),
@@ -75,5 +101,6 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }
-  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher] });
+  // Protocols take `store` and createLocalDelivery(directory, store, log) as they arrive.
+  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }] });
 }

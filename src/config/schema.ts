@@ -90,12 +90,24 @@ const directorySection = z.strictObject({
   mysql: mysqlSection.prefault({}),
 });
 
+/** Special-use folders created and subscribed at first login (RFC 6154; seeds: `auto = subscribe`). "" = none. */
+const foldersSection = z.strictObject({
+  drafts: z.string().default('Drafts'),
+  sent: z.string().default('Sent'),
+  trash: z.string().default('Trash'),
+  junk: z.string().default('Junk'),
+  archive: z.string().default(''),
+});
+
 const mailSection = z.strictObject({
   location: z.string().refine((s) => /^maildir:./.test(s), {
     message: 'only "maildir:PATH" locations are supported (Dovecot syntax, %d %n %u %h expand)',
   }).default('maildir:vmail/%d/%n'),
   max_message_size: size.prefault('50M'),
   recipient_delimiter: z.string().max(8).default('+'),
+  /** Extra room in the Trash folder beyond the user's quota (Dovecot `quota_rule2 = Trash:storage=+100M`). */
+  trash_quota_extra: size.prefault('0'),
+  folders: foldersSection.prefault({}),
 });
 
 const dnsSection = z.strictObject({

@@ -24,6 +24,8 @@ describe('config', () => {
     expect(c.mail.max_message_size).toBe(50 * 1024 * 1024);
     expect(c.mail.recipient_delimiter).toBe('+');
     expect(c.dns.servers).toEqual([]);
+    expect(c.mail.folders).toEqual({ drafts: 'Drafts', sent: 'Sent', trash: 'Trash', junk: 'Junk', archive: '' });
+    expect(c.mail.trash_quota_extra).toBe(0);
     expect(Object.isFrozen(c.directory.mysql)).toBe(true);
   });
 
@@ -37,6 +39,8 @@ describe('config', () => {
     expect(prod.mail.location).toBe('maildir:/var/mail/vhosts/%d/%n');
     expect(prod.tls.cert).toBe('/etc/letsencrypt/live/mail.example.com/fullchain.pem');
     expect(prod.directory.backend).toBe('mysql');
+    expect(prod.mail.folders.junk).toBe('Spam');
+    expect(prod.mail.trash_quota_extra).toBe(100 * 1024 * 1024);
   });
 
   it('resolves relative paths: data_dir against the file, the rest against data_dir', () => {
