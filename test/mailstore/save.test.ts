@@ -84,3 +84,22 @@ describe('durable save: tmp → fsync → link → fsync dirs', () => {
     await expect(writeTmp(path.join(dir, 'tmp'), 'same', Buffer.from('b'))).rejects.toMatchObject({ name: 'TempFailure' });
   });
 });
+
+describe('tmp/ cleanup', () => {
+  it('removes files older than 36 hours, as Dovecot does, and keeps recent ones', async () => {
+    const { cleanTmp } = await import('../../src/mailstore/maildir/scan.js');
+    const { writeFile, utimes } = await import('node:fs/promises');
+    const { dir, cleanup } = await tempDir();
+    try {
+      await mkdir(path.join(dir, 'tmp'));
+      await writeFile(path.join(dir, 'tmp', 'old'), 'x');
+      await writeFile(path.join(dir, 'tmp', 'fresh'), 'y');
+      const old = new Date(Date.now() - 37 * 3600 * 1000);
+      await utimes(path.join(dir, 'tmp', 'old'), old, old);
+      expect(await cleanTmp(dir, Date.now())).toBe(1);
+      expect(await readdir(path.join(dir, 'tmp'))).toEqual(['fresh']);
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import type { MessageMeta } from '../types.js';
 import { lettersToImapFlags } from './flag-codec.js';
 import { FolderWatch } from './folder-watch.js';
 import { modseqFloor, readIndex, writeIndex } from './index-cache.js';
-import { scanFolder, signatureOf, type ScannedFile } from './scan.js';
+import { cleanTmp, scanFolder, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
 import { UIDLIST_FILE, withUidlistLock } from './uidlist-lock.js';
 import { fileSignature, readUidlist } from './uidlist-io.js';
@@ -237,7 +237,10 @@ export class FolderState {
       this.keywordsSig = keywordsSig;
     }
     if (this.loaded && sig === this.signature && uidlistSig === this.uidlistSig) return change;
-    if (!this.loaded && (await this.loadIndex(sig, uidlistSig))) return change;
+    if (!this.loaded) {
+      void cleanTmp(this.dir, this.deps.now?.() ?? Date.now()).catch(() => {});
+      if (await this.loadIndex(sig, uidlistSig)) return change;
+    }
 
     const scan = await scanFolder(this.dir);
     for (const e of [...this.entries]) {

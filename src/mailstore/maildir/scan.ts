@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { TempFailure } from '../../core/errors.js';
 import { parseMaildirName } from './filename.js';
@@ -61,4 +61,20 @@ export async function signatureOf(dir: string): Promise<string> {
   const parts = await Promise.all(['new', 'cur'].map((sub) =>
     stat(path.join(dir, sub), { bigint: true }).then((s) => `${s.ino}:${s.mtimeNs}`, () => 'none')));
   return parts.join('/');
+}
+
+/** Dovecot deletes tmp/ files older than 36 hours (maildir_tmp_cleanup): leftovers of crashes. */
+const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+
+export async function cleanTmp(dir: string, nowMs: number): Promise<number> {
+  const tmp = path.join(dir, 'tmp');
+  let removed = 0;
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const file = path.join(tmp, name);
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isFile() && st.mtimeMs < nowMs - TMP_MAX_AGE_MS) {
+      await unlink(file).then(() => removed++, () => {});
+    }
+  }
+  return removed;
 }

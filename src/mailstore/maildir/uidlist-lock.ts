@@ -27,12 +27,13 @@
  *   tsmail runs many sessions in one process, so here its own pid counts as alive.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { chown, link, lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TempFailure } from '../../core/errors.js';
+import { fsyncDir } from '../../core/atomic-file.js';
 
 export const UIDLIST_FILE = 'dovecot-uidlist';
 export const UIDLIST_LOCK_FILE = 'dovecot-uidlist.lock';
@@ -141,14 +142,6 @@ function defaultIsAlive(pid: number): boolean {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-}
 
 /**
  * Takes a stale lock away: rename it aside, delete it if it is the file judged stale, else put
@@ -305,19 +298,29 @@ export async function withUidlistLock<T>(dir: string, fn: (lock: UidlistLock) =>
       if (state !== 'held') throw new Error('dovecot-uidlist lock already committed or released');
       if (!(await stillOurs())) throw new TempFailure(`${lockPath} was taken over by another process`);
       state = 'committing';
+      // The new content goes to dovecot-uidlist.tmp (as Dovecot writes it), not into the lock:
+      // the lock keeps naming our pid until the end, so if we are killed mid-commit the next
+      // locker sees a dead pid after 2 s instead of an anonymous lock for the 120 s stale timeout.
+      const tmp = path.join(dir, `${UIDLIST_FILE}.tmp`);
       try {
         const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-        await fh.truncate(0);
-        await fh.write(data, 0, data.length, 0);
-        await fh.datasync();
-        await rename(lockPath, uidlistPath);
+        const out = await open(tmp, 'w', st.mode & 0o666);
+        try {
+          await out.write(data, 0, data.length, 0);
+          await out.datasync();
+        } finally {
+          await out.close();
+        }
+        if (opts.owner) await chown(tmp, opts.owner.uid, opts.owner.gid);
+        await rename(tmp, uidlistPath);
+        await fsyncDir(dir);
       } catch (err) {
-        await release(); // dovecot-uidlist unchanged; drop the half-written lock
+        await unlink(tmp).catch(() => {});
+        await release(); // dovecot-uidlist unchanged
         throw err;
       }
-      state = 'gone';
+      await release();
       await closeFh();
-      await fsyncDir(dir);
     },
   };
 
