@@ -10,5 +10,6 @@ export const sharedDir = path.resolve(repoRoot, '../shared');
 
 export async function tempDir(prefix = 'tsmail-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // Retries: a store may still be writing its index cache (batched, 1 s later) when a test ends.
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }) };
 }

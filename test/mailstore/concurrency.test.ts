@@ -8,15 +8,19 @@ import { parseUidlist } from '../../src/mailstore/maildir/uidlist.js';
 import { repoRoot, tempDir } from '../helpers/tmp.js';
 
 function runChild(root: string, id: number, n: number): Promise<number[]> {
+  return runFixture('appender.ts', [root, String(id), String(n)]).then((out) => JSON.parse(out) as number[]);
+}
+
+function runFixture(script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures/appender.ts'), root, String(id), String(n)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures', script), ...args], {
       cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${id} exited ${code}: ${err}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${err}`))));
   });
 }
 
@@ -50,6 +54,24 @@ describe('several processes on one Maildir', () => {
     const keywords = (await readFile(path.join(root, 'dovecot-keywords'), 'utf8')).split('\n').filter(Boolean);
     expect(keywords.map((l) => l.split(' ')[1]).sort()).toEqual(['Proc0', 'Proc1', 'Proc2', 'Proc3']);
     expect(keywords.map((l) => l.split(' ')[0]).sort()).toEqual(['0', '1', '2', '3']);
+    await inbox.close();
+    await box.close();
+  }, 60_000);
+
+  it('two processes flagging the same messages at once lose neither change', async () => {
+    const root = path.join(dir, 'flags');
+    const store = new MaildirStore({ log: silentLogger, specialUse: [] });
+    const box = await store.openMailbox(root);
+    for (let i = 0; i < 300; i++) await box.append('INBOX', Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`));
+    // Three processes with the same (soon stale) view start flagging together.
+    const children = ['\\Seen', '\\Flagged', 'Later'].map((flag) =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures/flagger.ts'), root, flag], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] }));
+    await Promise.all(children.map((c) => new Promise((r) => c.stdout.once('data', r))));
+    for (const c of children) c.stdin.write('go\n');
+    expect(await Promise.all(children.map((c) => new Promise((r) => c.on('exit', r))))).toEqual([0, 0, 0]);
+    const inbox = await box.open('INBOX');
+    expect(inbox.messages()).toHaveLength(300);
+    for (const m of inbox.messages()) expect([...m.flags].sort(), `uid ${m.uid}`).toEqual(['Later', '\\Flagged', '\\Seen']);
     await inbox.close();
     await box.close();
   }, 60_000);

@@ -111,19 +111,20 @@ export class MaildirFolder implements Folder {
           failed.push(uid);
           continue;
         }
-        const cur = parseFlags(e.flags);
-        const system = new Set(cur.system);
-        let kw = new Set(cur.keywords);
-        if (mode === 'replace') {
-          // Dovecot keeps `P`, which no IMAP flag stands for, whatever the client replaces.
-          for (const l of [...system]) if (l !== 'P') system.delete(l);
-          kw = new Set();
-        }
-        for (const l of wanted.system) mode === 'remove' ? system.delete(l) : system.add(l);
-        for (const l of letters) mode === 'remove' ? kw.delete(l) : kw.add(l);
-        const next = formatFlags(system, [...kw].join('')) + cur.unknown;
-        if (next === e.flags && e.sub === 'cur') continue;
-        if (await this.state.renameFlags(e, next)) changed.push(this.meta(e));
+        const apply = (current: string): string => {
+          const cur = parseFlags(current);
+          const system = new Set(cur.system);
+          let kw = new Set(cur.keywords);
+          if (mode === 'replace') {
+            // Dovecot keeps `P`, which no IMAP flag stands for, whatever the client replaces.
+            for (const l of [...system]) if (l !== 'P') system.delete(l);
+            kw = new Set();
+          }
+          for (const l of wanted.system) mode === 'remove' ? system.delete(l) : system.add(l);
+          for (const l of letters) mode === 'remove' ? kw.delete(l) : kw.add(l);
+          return formatFlags(system, [...kw].join('')) + cur.unknown;
+        };
+        if (await this.state.renameFlags(e, apply)) changed.push(this.meta(e));
       }
       if (changed.length) this.state.emit({ added: [], flagged: changed.map((m) => m.uid), expunged: [] });
       return { changed, failed };

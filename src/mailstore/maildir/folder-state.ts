@@ -142,9 +142,17 @@ export class FolderState {
     return this.exclusive(() => this.syncLocked());
   }
 
-  /** Flag change of one message: renames its file (retrying once if another process moved it). */
-  async renameFlags(e: FolderEntry, flags: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 2; attempt++) {
+  /**
+   * Flag change of one message: renames its file to the flags `change` computes from the
+   * current ones. If another process renamed it meanwhile (Dovecot, another tsmail), the folder
+   * is re-read and `change` applied to the flags found then, so neither change is lost.
+   * Returns false when nothing changed or the message is gone.
+   */
+  async renameFlags(e: FolderEntry, change: (current: string) => string): Promise<boolean> {
+    // Dovecot retries such a lost race up to 10 times too (maildir_file_do).
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const flags = change(e.flags);
+      if (flags === e.flags && e.sub === 'cur') return false;
       const file = withInfo(e.base, flags);
       try {
         await rename(this.path(e), path.join(this.dir, 'cur', file));
@@ -161,7 +169,7 @@ export class FolderState {
       this.scheduleIndexWrite();
       return true;
     }
-    return false;
+    throw new TempFailure(`flags of a message in ${this.dir} keep changing; try again`);
   }
 
   /** Removes messages; returns the UIDs actually removed (others were already gone). */

@@ -166,5 +166,5 @@ export function parseFetch(out: string): FetchedMessage[] {
 }
 
 export async function cleanup(h: DovecotHome): Promise<void> {
-  await rm(h.root, { recursive: true, force: true });
+  await rm(h.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
