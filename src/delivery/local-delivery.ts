@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { InvalidInput, QuotaExceeded, TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { UserDirectory } from '../directory/types.js';
-import { ensureInbox } from '../mailstore/maildir/inbox.js';
+import { KnownInboxes, type InboxDirs } from '../mailstore/maildir/inbox.js';
 import { discard, publish, writeTmp } from '../mailstore/maildir/save.js';
 import type { DeliveryEnvelope, RecipientStatus } from './types.js';
 
@@ -37,10 +37,12 @@ interface Accepted {
 }
 
 export class LocalDelivery {
+  private readonly inboxes = new KnownInboxes();
+
   constructor(private readonly deps: LocalDeliveryDeps) {}
 
   begin(envelope: DeliveryEnvelope): DeliveryTransaction {
-    return new DeliveryTransaction(envelope, this.deps);
+    return new DeliveryTransaction(envelope, this.deps, this.inboxes);
   }
 }
 
@@ -48,7 +50,11 @@ export class DeliveryTransaction {
   private readonly accepted: Accepted[] = [];
   private done = false;
 
-  constructor(private readonly envelope: DeliveryEnvelope, private readonly deps: LocalDeliveryDeps) {}
+  constructor(
+    private readonly envelope: DeliveryEnvelope,
+    private readonly deps: LocalDeliveryDeps,
+    private readonly inboxes: KnownInboxes,
+  ) {}
 
   /**
    * Resolves one recipient (RCPT time). Returns its status if it is already final (unknown,
@@ -97,13 +103,13 @@ export class DeliveryTransaction {
     if (this.done) throw new Error('delivery transaction already finished');
     this.done = true;
     if (this.accepted.length === 0) return [];
-    const roots = new Map<string, { dirs: Awaited<ReturnType<typeof ensureInbox>>; quota: DeliveryQuota; user: string }>();
+    const roots = new Map<string, { dirs: InboxDirs; quota: DeliveryQuota; user: string }>();
     const failed = new Map<string, RecipientStatus>();
     for (const a of this.accepted) {
       for (const m of a.maildirs) {
         if (roots.has(m.root) || failed.has(m.root)) continue;
         try {
-          roots.set(m.root, { dirs: await ensureInbox(m.root), quota: this.deps.quotaFor(m.root, m.limits), user: m.user });
+          roots.set(m.root, { dirs: await this.inboxes.ensure(m.root), quota: this.deps.quotaFor(m.root, m.limits), user: m.user });
         } catch (err) {
           failed.set(m.root, { kind: 'temp', reason: (err as Error).message });
         }
@@ -114,7 +120,13 @@ export class DeliveryTransaction {
 
     const headers = this.headers();
     const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message));
-    const tmp = await writeTmp(first.dirs.tmp, this.deps.uniqueName(), body);
+    let tmp;
+    try {
+      tmp = await writeTmp(first.dirs.tmp, this.deps.uniqueName(), body);
+    } catch (err) {
+      this.inboxes.forget(first.dirs.root);
+      throw err;
+    }
     // Quota is checked with the real size, per mailbox: one full mailbox does not stop the others.
     for (const [root, r] of roots) {
       try {
@@ -133,6 +145,7 @@ export class DeliveryTransaction {
       await publish(tmp, [...roots.values()].map((r) => ({ dir: r.dirs.new, info: null })));
     } catch (err) {
       await discard(tmp);
+      for (const root of roots.keys()) this.inboxes.forget(root);
       const reason = (err as Error).message;
       this.deps.log.error({ err: reason }, 'delivery failed');
       return this.accepted.map(() => ({ kind: 'temp', reason }));

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,20 @@ describe('local delivery', () => {
     expect(await readFile(path.join(maildir('small'), 'maildirsize'), 'utf8')).toBe('300S\n326 3\n');
     // no maildirsize for users without a limit
     await expect(readFile(path.join(maildir('alice'), 'maildirsize'))).rejects.toThrow();
+  });
+
+  it('recreates a Maildir removed behind its back (after one temporary failure at most)', async () => {
+    const send = async () => {
+      const tx = delivery.begin({ sender: '' });
+      await tx.addRecipient('alice@example.test');
+      return tx.commit(Buffer.from(MESSAGE)).catch((err: Error) => [{ kind: 'temp', reason: err.message }]);
+    };
+    expect((await send())[0]!.kind).toBe('delivered');
+    await rm(maildir('alice'), { recursive: true });
+    const second = await send();
+    if (second[0]!.kind !== 'delivered') expect(second[0]!.kind).toBe('temp');
+    expect((await send())[0]!.kind).toBe('delivered');
+    expect((await newFiles('alice')).length).toBeGreaterThanOrEqual(1);
   });
 
   it('leaves nothing behind when the client disconnects mid-DATA', async () => {
