@@ -99,6 +99,22 @@ describe.skipIf(!available.ok)('Maildir interop with Dovecot', () => {
     expect(text).toContain('body 4');
   });
 
+  it('shares the UIDVALIDITY counter: folders created by either side never share a value', async () => {
+    box = await store.openMailbox(h.mail);
+    await box.create('Mine1');
+    await box.status('Mine1');
+    await giveToDovecot(h, h.mail);
+    await doveadmOk(h, ['mailbox', 'create', 'Theirs1', 'Theirs2']);
+    await box.create('Mine2');
+    await box.delete('Mine1');
+    await box.create('Mine1');
+    const values = [];
+    for (const name of ['INBOX', 'Mine1', 'Mine2']) values.push((await box.status(name)).uidValidity);
+    await giveToDovecot(h, h.mail);
+    for (const name of ['Theirs1', 'Theirs2']) values.push(await uidValidityOf(name));
+    expect(new Set(values).size).toBe(values.length);
+  });
+
   it('both writing alternately: UIDs never collide or change', async () => {
     box = await store.openMailbox(h.mail);
     const expected = new Map<number, string>();

@@ -18,6 +18,7 @@ import type { MessageMeta } from '../types.js';
 import { lettersToImapFlags } from './flag-codec.js';
 import { FolderWatch } from './folder-watch.js';
 import { modseqFloor, readIndex, writeIndex } from './index-cache.js';
+import { nextUidValidity } from './uidvalidity.js';
 import { cleanTmp, scanFolder, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
 import { UIDLIST_FILE, withUidlistLock } from './uidlist-lock.js';
@@ -352,7 +353,7 @@ export class FolderState {
       let list = await readUidlist(this.dir, this.deps.log);
       let rewrite = false;
       if (!list) {
-        list = { version: 3, uidValidity: this.freshUidValidity(), nextUid: 1, guid: newMailboxGuid(), headerExt: [], records: [] };
+        list = { version: 3, uidValidity: await this.freshUidValidity(), nextUid: 1, guid: newMailboxGuid(), headerExt: [], records: [] };
         rewrite = true;
       }
       uidOf.clear();
@@ -400,9 +401,11 @@ export class FolderState {
     this.uidNext = Math.max(this.uidNext, effectiveNextUid(list));
   }
 
-  /** Never the value this folder had before (a folder deleted and re-created in one second). */
-  private freshUidValidity(): number {
-    return Math.max(Math.floor((this.deps.now?.() ?? Date.now()) / 1000), this.uidValidity + 1);
+  /** Dovecot's shared counter in the mail root (folders are `.Name` directories under it). */
+  private async freshUidValidity(): Promise<number> {
+    const root = path.basename(this.dir).startsWith('.') ? path.dirname(this.dir) : this.dir;
+    const next = await nextUidValidity(root, Math.floor((this.deps.now?.() ?? Date.now()) / 1000));
+    return Math.max(next, this.uidValidity + 1);
   }
 
   /** Sizes and internal dates of newly seen files (from the name where Dovecot put them there). */
