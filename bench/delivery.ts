@@ -42,6 +42,7 @@ import { Directory } from '../src/directory/directory.js';
 import { PasswdFileBackend } from '../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../src/directory/schemes/index.js';
 import { MaildirQuota } from '../src/mailstore/maildir/quota.js';
+import { prng } from '../test/helpers/prng.js';
 
 const ARGS = process.argv.slice(2);
 const MESSAGES = Number(ARGS.find((a) => /^\d+$/.test(a)) ?? 5000);
@@ -68,20 +69,8 @@ const userName = (i: number) => `user${String(i).padStart(3, '0')}@${DOMAIN}`;
 
 // ---- workload --------------------------------------------------------------------------------
 
-/** mulberry32: the same recipient sequence for tsmail and Dovecot. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function recipientPlan(seed: number, messages: number, perMessage: number): string[][] {
-  const rand = rng(seed);
+  const rand = prng(seed); // the same recipient sequence for tsmail and Dovecot
   const plan: string[][] = [];
   for (let m = 0; m < messages; m++) {
     const pool = Array.from({ length: USERS }, (_, i) => i);

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from '../helpers/tmp.js';
+import { killSoonAfterFirstOutput, spawnFixture } from '../helpers/child.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * kill -9 at random moments during deliveries: every message acknowledged before the kill is in
@@ -22,21 +22,11 @@ describe('delivery survives kill -9', () => {
   it('loses no acknowledged message and shows no partial one over 15 kills', async () => {
     const acked: { id: string; to: string }[] = [];
     for (let run = 0; run < 15; run++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/delivery/fixtures/crash-writer.ts'), dir, String(run)], {
-        cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawnFixture('test/delivery/fixtures/crash-writer.ts', [dir, String(run)]);
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       // let it start (tsx) and deliver a little, then kill at a random point
-      await new Promise<void>((resolve) => {
-        const onData = () => {
-          child.stdout.off('data', onData);
-          setTimeout(resolve, Math.random() * 400);
-        };
-        child.stdout.on('data', onData);
-      });
-      child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await killSoonAfterFirstOutput(child, 400);
       for (const line of out.split('\n')) {
         const m = /^ACK (\S+) (\S+)$/.exec(line);
         if (m) acked.push({ id: m[1]!, to: m[2]! });

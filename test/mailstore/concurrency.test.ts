@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import { parseUidlist } from '../../src/mailstore/maildir/uidlist.js';
-import { repoRoot, tempDir } from '../helpers/tmp.js';
+import { readAll, spawnFixture } from '../helpers/child.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function runChild(root: string, id: number, n: number): Promise<number[]> {
   return runFixture('appender.ts', [root, String(id), String(n)]).then((out) => JSON.parse(out) as number[]);
@@ -13,13 +13,11 @@ function runChild(root: string, id: number, n: number): Promise<number[]> {
 
 function runFixture(script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures', script), ...args], {
-      cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnFixture(`test/mailstore/fixtures/${script}`, args, ['ignore', 'pipe', 'pipe']);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (err += d));
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${err}`))));
   });
 }
@@ -43,8 +41,7 @@ describe('several processes on one Maildir', () => {
     for (const [id, uids] of results.entries()) {
       for (const [i, uid] of uids.entries()) {
         const m = inbox.messages().find((x) => x.uid === uid)!;
-        let text = '';
-        for await (const c of await inbox.read(uid)) text += c.toString();
+        const text = (await readAll(await inbox.read(uid))).toString();
         expect(text).toContain(`Subject: p${id}-${i}\r\n`);
         expect(m.flags, `uid ${uid}`).toEqual(i % 2 === 0 ? ['\\Seen', `Proc${id}`] : []);
       }
@@ -65,9 +62,9 @@ describe('several processes on one Maildir', () => {
     for (let i = 0; i < 300; i++) await box.append('INBOX', Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`));
     // Three processes with the same (soon stale) view start flagging together.
     const children = ['\\Seen', '\\Flagged', 'Later'].map((flag) =>
-      spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures/flagger.ts'), root, flag], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] }));
-    await Promise.all(children.map((c) => new Promise((r) => c.stdout.once('data', r))));
-    for (const c of children) c.stdin.write('go\n');
+      spawnFixture('test/mailstore/fixtures/flagger.ts', [root, flag], ['pipe', 'pipe', 'inherit']));
+    await Promise.all(children.map((c) => new Promise((r) => c.stdout!.once('data', r))));
+    for (const c of children) c.stdin!.write('go\n');
     expect(await Promise.all(children.map((c) => new Promise((r) => c.on('exit', r))))).toEqual([0, 0, 0]);
     const inbox = await box.open('INBOX');
     expect(inbox.messages()).toHaveLength(300);

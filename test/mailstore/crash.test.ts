@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
-import { repoRoot, tempDir } from '../helpers/tmp.js';
+import { killSoonAfterFirstOutput, readAll, spawnFixture } from '../helpers/child.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * kill -9 at random moments during APPENDs: every append that returned a UID is there, intact,
@@ -20,20 +20,10 @@ describe('APPEND survives kill -9', () => {
     const root = path.join(dir, 'u');
     const acked = new Map<number, { id: string; sum: string }>();
     for (let run = 0; run < 12; run++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/mailstore/fixtures/crash-appender.ts'), root, String(run)], {
-        cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawnFixture('test/mailstore/fixtures/crash-appender.ts', [root, String(run)]);
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      await new Promise<void>((resolve) => {
-        const first = () => {
-          child.stdout.off('data', first);
-          setTimeout(resolve, Math.random() * 300);
-        };
-        child.stdout.on('data', first);
-      });
-      child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await killSoonAfterFirstOutput(child, 300);
       for (const line of out.split('\n')) {
         const m = /^ACK (\d+) (\S+) (\w+)$/.exec(line);
         if (!m) continue;
@@ -48,9 +38,7 @@ describe('APPEND survives kill -9', () => {
     const uids = inbox.messages().map((m) => m.uid);
     expect(new Set(uids).size).toBe(uids.length);
     for (const uid of uids) {
-      const chunks: Buffer[] = [];
-      for await (const c of await inbox.read(uid)) chunks.push(c as Buffer);
-      const msg = Buffer.concat(chunks);
+      const msg = await readAll(await inbox.read(uid));
       const id = /^Message-ID: <([^@]+)@crash>/.exec(msg.toString('latin1'))?.[1];
       const want = acked.get(uid);
       if (want) {

@@ -13,6 +13,7 @@ import {
   validateMailboxName,
 } from '../../src/mailstore/maildir/folder-path.js';
 import { encodeMutf7 } from '../../src/mailstore/maildir/mutf7.js';
+import { expectInvalid } from '../helpers/expect.js';
 
 /*
  * Ground truth from Dovecot 2.3.19.1 (Debian 12 dovecot-core): each name was created with
@@ -114,16 +115,6 @@ const DOVEADM_LISTS_ANYWAY: readonly (readonly [string, string])[] = [
   ['.x.', 'x.'],
   ['.~home', '~home'],
 ];
-
-function expectInvalid(fn: () => unknown): InvalidInput {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidInput);
-    return err as InvalidInput;
-  }
-  throw new Error('expected InvalidInput');
-}
 
 const ROOT = path.resolve('/srv/mail/example.org/alice');
 

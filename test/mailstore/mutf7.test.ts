@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../src/core/errors.js';
 import { decodeMutf7, encodeMutf7, isValidMutf7 } from '../../src/mailstore/maildir/mutf7.js';
+import { expectInvalid } from '../helpers/expect.js';
+import { prng } from '../helpers/prng.js';
 
 /*
  * The tables below were made by Dovecot 2.3.19.1 (Debian 12 dovecot-core) with
@@ -125,28 +127,6 @@ const DOVEADM_LAX: readonly (readonly [string, string])[] = [
   ['&AOQ-\u00E4', 'ä'],
   ['&AOQ-a\tb', 'äa'],
 ];
-
-function expectInvalid(fn: () => unknown): InvalidInput {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidInput);
-    return err as InvalidInput;
-  }
-  throw new Error('expected InvalidInput');
-}
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EMOJI = ['😀', '👍🏽', '👨‍👩‍👧', '🇩🇪', '❤️', '🦄', '🏳️‍🌈', '𝄞', '\u{10000}', '\u{10FFFF}', '\u{1F9D1}\u{200D}\u{1F4BB}'];
 

@@ -5,14 +5,13 @@ import { InvalidInput, NotFound, PolicyReject, QuotaExceeded } from '../../src/c
 import { silentLogger } from '../../src/core/logger.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import type { Mailbox } from '../../src/mailstore/types.js';
+import { readAll } from '../helpers/child.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MSG = (n: number) => `From: a@example.test\r\nSubject: message ${n}\r\n\r\nbody ${n}\r\nline two\r\n`;
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  let s = '';
-  for await (const c of stream) s += c.toString();
-  return s;
+async function readText(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  return (await readAll(stream)).toString();
 }
 
 describe('Maildir store', () => {
@@ -54,8 +53,8 @@ describe('Maildir store', () => {
     expect(m1).toMatchObject({ uid: 1, flags: ['\\Seen', '$Label1'], size: Buffer.byteLength(MSG(1)) });
     expect(m1!.internalDate.getTime()).toBe(when.getTime());
     expect(m2!.flags).toEqual([]);
-    expect(await readAll(await inbox.read(1))).toBe(MSG(1));
-    expect(await readAll(await inbox.read(2, { start: 5, end: 20 }))).toBe(MSG(2).slice(5, 20));
+    expect(await readText(await inbox.read(1))).toBe(MSG(1));
+    expect(await readText(await inbox.read(2, { start: 5, end: 20 }))).toBe(MSG(2).slice(5, 20));
     expect(inbox.status()).toMatchObject({ messages: 2, unseen: 1, uidNext: 3, size: Buffer.byteLength(MSG(1)) + Buffer.byteLength(MSG(2)) });
     const uidlist = await readFile(path.join(root, 'dovecot-uidlist'), 'utf8');
     expect(uidlist).toMatch(/^3 V\d+ N3 G[0-9a-f]{32}\n1 :\d+\.M\d+P\d+\.test\.host,S=\d+,W=\d+\n2 :/);
@@ -109,7 +108,7 @@ describe('Maildir store', () => {
     expect(inbox.messages().map((m) => m.uid)).toEqual([2]);
     const archive = await box.open('Archive.2024');
     expect(archive.messages().map((m) => [m.uid, m.flags])).toEqual([[1, ['\\Seen', 'Important']], [2, []], [3, ['\\Seen', 'Important']]]);
-    expect(await readAll(await archive.read(3))).toBe(MSG(1));
+    expect(await readText(await archive.read(3))).toBe(MSG(1));
     expect(await readFile(path.join(root, '.Archive.2024/dovecot-keywords'), 'utf8')).toBe('0 Important\n');
     await archive.close();
     await inbox.close();
@@ -167,7 +166,7 @@ describe('Maildir store', () => {
     expect(await readdir(path.join(root, 'new'))).toEqual([]);
     expect(await readdir(path.join(root, 'cur'))).toEqual(['1700000000.12345_1.mda.example:2,']);
     expect(inbox.messages()[0]!.size).toBe('Subject: from procmail\r\nX: y\r\n\r\nhi\r\n'.length);
-    expect(await readAll(await inbox.read(1))).toBe('Subject: from procmail\r\nX: y\r\n\r\nhi\r\n');
+    expect(await readText(await inbox.read(1))).toBe('Subject: from procmail\r\nX: y\r\n\r\nhi\r\n');
     // a second session does not get \Recent for it again
     const other = await store.openMailbox(root);
     const second = await other.open('INBOX');

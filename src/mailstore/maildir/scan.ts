@@ -76,5 +76,11 @@ export async function cleanTmp(dir: string, nowMs: number): Promise<number> {
       await unlink(file).then(() => removed++, () => {});
     }
   }
+  // Lock temp files of a process killed while taking dovecot-uidlist.lock (uidlist-lock.ts).
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^dovecot-uidlist\.lock\.[0-9a-f]+\.tmp$/.test(name)) continue;
+    const st = await stat(path.join(dir, name)).catch(() => undefined);
+    if (st && st.mtimeMs < nowMs - 3600_000) await unlink(path.join(dir, name)).then(() => removed++, () => {});
+  }
   return removed;
 }

@@ -204,22 +204,34 @@ async function checkLock(lockPath: string, uidlistPath: string, w: WaitState, o:
   return 'wait';
 }
 
+/**
+ * Creates the lock already holding `<pid>:<host>`: the content goes into a private temp file
+ * first, which is then hard-linked to the lock name (link() fails with EEXIST if someone holds
+ * it: Dovecot's own dotlock method with dotlock_use_excl = no). With O_EXCL + write instead, a
+ * process killed between the two would leave an empty lock that nobody can prove stale before
+ * the 120 s timeout, blocking the folder for everyone, Dovecot included.
+ */
 async function createLock(lockPath: string, mode: number, content: string, owner: UidlistLockOptions['owner']): Promise<FileHandle | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(lockPath, 'wx', mode);
-  } catch (err) {
-    if (errno(err) === 'EEXIST') return undefined;
-    throw err;
-  }
+  const tmp = `${lockPath}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', mode);
   try {
     if (owner) await fh.chown(owner.uid, owner.gid);
-    await fh.chmod(mode); // the umask must not narrow it: this file becomes dovecot-uidlist
+    await fh.chmod(mode); // the umask must not narrow it
     await fh.writeFile(content);
+    try {
+      await link(tmp, lockPath);
+    } catch (err) {
+      if (errno(err) === 'EEXIST') {
+        await fh.close();
+        return undefined;
+      }
+      throw err;
+    }
   } catch (err) {
-    await fh.close();
-    await unlink(lockPath).catch(() => {});
+    await fh.close().catch(() => {});
     throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
   return fh;
 }
