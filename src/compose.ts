@@ -13,7 +13,6 @@ import { PasswdFileBackend } from './directory/passwd-file/backend.js';
 import { PasswordHasher } from './directory/schemes/index.js';
 import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
 import { Daemon } from './daemon/daemon.js';
-import { LocalDelivery } from './delivery/local-delivery.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener } from './daemon/listener.js';
 import { TlsCertificates } from './daemon/tls.js';
@@ -71,15 +70,6 @@ export function createMailStore(config: Config, log: Logger): MaildirStore {
   });
 }
 
-export function createLocalDelivery(directory: Directory, store: MaildirStore, log: Logger): LocalDelivery {
-  return new LocalDelivery({
-    directory,
-    quotaFor: (root, limits) => store.quotaFor(root, limits),
-    uniqueName: () => store.uniqueName(),
-    log: log.child({ component: 'delivery' }),
-  });
-}
-
 const IMPLICIT_TLS: ReadonlySet<ListenerName> = new Set(['submissions', 'imaps', 'pop3s']);
 
 export function createDaemon(config: Config, log: Logger): Daemon {
@@ -101,6 +91,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }
-  // Protocols take `store` and createLocalDelivery(directory, store, log) as they arrive.
+  // The protocols take `store` (and a LocalDelivery over it) as they arrive; until then it only
+  // has to write its folder indexes at shutdown.
   return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }] });
 }

@@ -32,7 +32,3 @@ export class ConfigError extends MailError {}
 
 /** An operation the current backend cannot do (e.g. writing through custom MySQL queries). */
 export class Unsupported extends MailError {}
-
-export function isTempFailure(err: unknown): err is TempFailure {
-  return err instanceof TempFailure;
-}

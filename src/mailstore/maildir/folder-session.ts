@@ -2,12 +2,11 @@ import { link } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFound, TempFailure } from '../../core/errors.js';
 import type { Folder, FolderChanges, FolderStatus, FlagMode, MessageMeta } from '../types.js';
-import { formatFlags, parseFlags } from './filename.js';
+import { formatFlags, parseFlags, withInfo } from './filename.js';
 import { keywordLetters, lettersToImapFlags, splitImapFlags } from './flag-codec.js';
 import type { FolderEntry, FolderState } from './folder-state.js';
 import { addKeywords } from './keywords-update.js';
 import { openCrlf } from './crlf-reader.js';
-import { publish } from './save.js';
 import { fsyncDir } from '../../core/atomic-file.js';
 import type { MaildirQuota } from './quota.js';
 import { normalizeMailboxName } from './folder-path.js';
@@ -149,23 +148,32 @@ export class MaildirFolder implements Folder {
       const flags = splitImapFlags(lettersToImapFlags(e.flags, this.state.keywords));
       if (parseFlags(e.flags).system.has('P')) flags.system.add('P');
       const info = formatFlags(flags.system, keywordLetters(flags.keywords, table).letters);
-      const unique = this.host.uniqueName();
-      const tmp = path.join(dest.dir, 'tmp', unique);
-      try {
-        await link(this.state.path(e), tmp);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // expunged meanwhile
-        throw new TempFailure(`cannot copy into ${target}`, err);
-      }
-      const base = `${unique},S=${e.size},W=${e.vsize}`;
-      const [file] = await publish({ path: tmp, base, size: e.size, vsize: e.vsize }, [{ dir: path.join(dest.dir, 'cur'), info }]);
-      saved.push({ file: file!, mtimeMs: e.mtimeMs, src: e.uid, size: e.size });
+      // The source file is complete and immutable: a hard link straight into the target's cur/
+      // is atomic, so no tmp/ step is needed (Dovecot's maildir_copy_hardlink does the same).
+      const file = withInfo(`${this.host.uniqueName()},S=${e.size},W=${e.vsize}`, info);
+      if (!(await this.linkInto(e, path.join(dest.dir, 'cur', file), target))) continue; // expunged meanwhile
+      saved.push({ file, mtimeMs: e.mtimeMs, src: e.uid, size: e.size });
     }
     if (saved.length) await fsyncDir(path.join(dest.dir, 'cur'));
     await this.host.quotaTracker.record(saved.reduce((n, s) => n + s.size, 0), saved.length);
     const newUids = await dest.registerSaved(saved);
     dest.emit({ added: newUids, flagged: [], expunged: [] });
     return { uidValidity: dest.uidValidity, map: new Map(saved.map((s, i) => [s.src, newUids[i]!])) };
+  }
+
+  /** Links `e`'s file to `dest`; if another process renamed it (flags), finds it again once. */
+  private async linkInto(e: FolderEntry, dest: string, target: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(this.state.path(e), dest);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot copy into ${target}`, err);
+        await this.state.sync();
+        if (this.state.entry(e.uid) !== e) return false;
+      }
+    }
+    return false;
   }
 
   async moveTo(uids: readonly number[], target: string): Promise<{ uidValidity: number; map: Map<number, number> }> {

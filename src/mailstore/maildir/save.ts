@@ -7,7 +7,6 @@
  * Only after step 3 may the caller acknowledge. A crash before it leaves at most a file in tmp/
  * (which Dovecot and tsmail clean up after 36 hours) and never a half-written visible message.
  */
-import { createReadStream } from 'node:fs';
 import { link, open, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -89,11 +88,6 @@ export async function publish(msg: TmpMessage, targets: readonly LinkTarget[], i
 
 export async function discard(msg: TmpMessage): Promise<void> {
   await unlink(msg.path).catch(() => {});
-}
-
-/** For tests and the store: the message file as written. */
-export function openMessageFile(file: string): Readable {
-  return createReadStream(file);
 }
 
 function ioFailure(what: string, file: string, err: unknown): TempFailure {
