@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -59,6 +60,21 @@ describe('durable save: tmp → fsync → link → fsync dirs', () => {
     expect(a.nlink).toBe(2);
     expect(a.mtime.getTime()).toBe(when.getTime());
     expect(await readFile(path.join(dir, 'new', names[0]!), 'utf8')).toBe('Subject: x\n\nhello\n');
+  });
+
+  it.runIf(existsSync('/dev/shm'))('copies to a Maildir on another filesystem (no hard link across them)', async () => {
+    const other = await mkdtemp(path.join('/dev/shm', 'tsmail-xdev-'));
+    try {
+      for (const d of ['tmp', 'new', 'cur']) await mkdir(path.join(other, d));
+      const msg = await writeTmp(path.join(dir, 'tmp'), 'x1', Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+      const when = new Date('2023-01-02T03:04:05Z');
+      const [a, b] = await publish(msg, [{ dir: path.join(dir, 'new'), info: null }, { dir: path.join(other, 'new'), info: null }], when);
+      expect(await readFile(path.join(other, 'new', b!), 'utf8')).toBe(await readFile(path.join(dir, 'new', a!), 'utf8'));
+      expect((await stat(path.join(other, 'new', b!))).mtime.getTime()).toBe(when.getTime());
+      expect(await readdir(path.join(other, 'tmp'))).toEqual([]);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('undoes its links when one target fails, and reports a temporary failure', async () => {

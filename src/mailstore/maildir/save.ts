@@ -7,7 +7,8 @@
  * Only after step 3 may the caller acknowledge. A crash before it leaves at most a file in tmp/
  * (which Dovecot and tsmail clean up after 36 hours) and never a half-written visible message.
  */
-import { link, open, unlink, utimes } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, link, open, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TempFailure } from '../../core/errors.js';
@@ -74,7 +75,12 @@ export async function publish(msg: TmpMessage, targets: readonly LinkTarget[], i
     for (const t of targets) {
       const name = t.info === null ? msg.base : `${msg.base}:2,${t.info}`;
       const dest = path.join(t.dir, name);
-      await link(msg.path, dest);
+      try {
+        await link(msg.path, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        await copyAcross(msg.path, path.join(path.dirname(t.dir), 'tmp', path.basename(msg.path)), dest);
+      }
       made.push(dest);
     }
     await Promise.all([...new Set(targets.map((t) => t.dir))].map((d) => fsyncDir(d)));
@@ -84,6 +90,27 @@ export async function publish(msg: TmpMessage, targets: readonly LinkTarget[], i
   }
   await unlink(msg.path).catch(() => {});
   return made.map((p) => path.basename(p));
+}
+
+/**
+ * A mailbox on another filesystem cannot share the inode: write a copy into that Maildir's own
+ * tmp/ (fsynced), then link it into place, so the same durability rules hold.
+ */
+async function copyAcross(src: string, tmp: string, dest: string): Promise<void> {
+  await copyFile(src, tmp, fsConstants.COPYFILE_EXCL);
+  try {
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const st = await stat(src);
+    await utimes(tmp, st.atime, st.mtime);
+    await link(tmp, dest);
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
 }
 
 export async function discard(msg: TmpMessage): Promise<void> {
