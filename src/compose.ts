@@ -2,6 +2,7 @@
  * The composition root: the only place that creates pools, backends, certificates and
  * listeners, and wires them together. Everything else receives its dependencies.
  */
+import type net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from './config/load.js';
@@ -13,6 +14,8 @@ import { PasswdFileBackend } from './directory/passwd-file/backend.js';
 import { PasswordHasher } from './directory/schemes/index.js';
 import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
 import { Daemon } from './daemon/daemon.js';
+import { LocalDelivery } from './delivery/local-delivery.js';
+import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener } from './daemon/listener.js';
 import { TlsCertificates } from './daemon/tls.js';
@@ -81,6 +84,16 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     { cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, hostname: config.hostname },
     log.child({ component: 'tls' }),
   );
+  const delivery = new LocalDelivery({
+    directory,
+    quotaFor: (root, limits) => store.quotaFor(root, limits),
+    uniqueName: () => store.uniqueName(),
+    log: log.child({ component: 'delivery' }),
+  });
+  const lmtp = new LmtpService({
+    hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
+  });
+  const handlers: Partial<Record<ListenerName, (socket: net.Socket) => void>> = { lmtp: (s) => lmtp.handle(s) };
   const listeners: Listener[] = [];
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;
@@ -88,10 +101,8 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       name,
       address,
       tls: IMPLICIT_TLS.has(name) ? { options: () => certs.serverOptions(), attach: (s) => certs.attach(s) } : undefined,
-      handler: placeholderHandler(name, config.hostname),
+      handler: handlers[name] ?? placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }
-  // The protocols take `store` (and a LocalDelivery over it) as they arrive; until then it only
-  // has to write its folder indexes at shutdown.
   return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }] });
 }

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.js';
 import type { UserDirectory } from '../directory/types.js';
 import { KnownInboxes, type InboxDirs } from '../mailstore/maildir/inbox.js';
 import { discard, publish, writeTmp } from '../mailstore/maildir/save.js';
-import type { DeliveryEnvelope, RecipientStatus } from './types.js';
+import type { DeliveryEnvelope, DeliveryService, DeliveryTx, RecipientStatus } from './types.js';
 
 /** Quota bookkeeping of one mail root (mailstore/maildir/quota.ts MaildirQuota). */
 export interface DeliveryQuota {
@@ -36,7 +36,7 @@ interface Accepted {
   maildirs: { user: string; root: string; limits: { bytes: number | null; messages: number | null } }[];
 }
 
-export class LocalDelivery {
+export class LocalDelivery implements DeliveryService {
   private readonly inboxes = new KnownInboxes();
 
   constructor(private readonly deps: LocalDeliveryDeps) {}
@@ -46,7 +46,7 @@ export class LocalDelivery {
   }
 }
 
-export class DeliveryTransaction {
+export class DeliveryTransaction implements DeliveryTx {
   private readonly accepted: Accepted[] = [];
   private done = false;
 
@@ -99,7 +99,7 @@ export class DeliveryTransaction {
    * recipient, in addRecipient order. A message stream that fails (client gone mid-DATA) rejects
    * and leaves nothing behind.
    */
-  async commit(message: Readable | Buffer): Promise<RecipientStatus[]> {
+  async commit(message: NodeJS.ReadableStream | Buffer): Promise<RecipientStatus[]> {
     if (this.done) throw new Error('delivery transaction already finished');
     this.done = true;
     if (this.accepted.length === 0) return [];
@@ -119,7 +119,7 @@ export class DeliveryTransaction {
     if (!first) return this.statuses(failed);
 
     const headers = this.headers();
-    const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message));
+    const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message as AsyncIterable<Buffer | string>));
     let tmp;
     try {
       tmp = await writeTmp(first.dirs.tmp, this.deps.uniqueName(), body);
@@ -171,7 +171,7 @@ export class DeliveryTransaction {
   }
 }
 
-async function* prepend(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+async function* prepend(head: Buffer, rest: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
   yield head;
-  for await (const chunk of rest) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+  for await (const chunk of rest) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
 }

@@ -13,3 +13,17 @@ export interface DeliveryEnvelope {
   /** MAIL FROM, '' for the null sender (bounces). */
   sender: string;
 }
+
+/** One delivery in progress (see local-delivery.ts): RCPT by RCPT, then the message. */
+export interface DeliveryTx {
+  /** Null when accepted; otherwise the final status for this recipient (unknown, temp). */
+  addRecipient(address: string): Promise<RecipientStatus | null>;
+  readonly recipients: readonly string[];
+  /** One status per accepted recipient, in order; rejects when the message stream fails. */
+  commit(message: NodeJS.ReadableStream | Buffer): Promise<RecipientStatus[]>;
+}
+
+/** What the SMTP/LMTP layer needs from local delivery. */
+export interface DeliveryService {
+  begin(envelope: DeliveryEnvelope): DeliveryTx;
+}

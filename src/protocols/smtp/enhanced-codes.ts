@@ -1,0 +1,24 @@
+/**
+ * smtp-server picks the RFC 3463 enhanced status code from the reply code alone, so an oversized
+ * message would get `552 5.2.2` (mailbox full) where RFC 3463 and Postfix say `552 5.3.4`. This
+ * subclass creates each connection itself (as SMTPServer.connect does) and lets a reply whose
+ * text already starts with an enhanced code keep it instead of getting a second one.
+ */
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { SMTPServer } from 'smtp-server';
+import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+
+const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+export class SmtpServerWithCodes extends SMTPServer {
+  override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+    const connection = new SMTPConnection(this, socket, socketOptions ?? undefined);
+    const send = connection.send.bind(connection);
+    connection.send = (code, data, context) => send(code, data, typeof data === 'string' && ENHANCED.test(data) ? false : context);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => this._onError(err));
+    connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
+    connection.init();
+  }
+}
