@@ -2,7 +2,6 @@
  * The composition root: the only place that creates pools, backends, certificates and
  * listeners, and wires them together. Everything else receives its dependencies.
  */
-import type net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from './config/load.js';
@@ -16,9 +15,11 @@ import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
 import { Daemon } from './daemon/daemon.js';
 import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
+import { MxService } from './protocols/smtp/mx.js';
+import { NetworkList } from './core/cidr.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
-import { Listener } from './daemon/listener.js';
-import { TlsCertificates } from './daemon/tls.js';
+import { Listener, type ConnectionHandler } from './daemon/listener.js';
+import { TLS_CIPHERS, TlsCertificates } from './daemon/tls.js';
 import { placeholderHandler } from './protocols/placeholder.js';
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
@@ -93,7 +94,28 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const lmtp = new LmtpService({
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
   });
-  const handlers: Partial<Record<ListenerName, (socket: net.Socket) => void>> = { lmtp: (s) => lmtp.handle(s) };
+  const mx = new MxService({
+    hostname: config.hostname,
+    maxMessageSize: config.mail.max_message_size,
+    policy: {
+      mynetworks: new NetworkList(config.smtp.mynetworks),
+      recipientLimit: config.smtp.recipient_limit,
+      heloRequired: config.smtp.helo_required,
+      rejectInvalidHelo: config.smtp.reject_invalid_helo_hostname,
+      rejectNonFqdnHelo: config.smtp.reject_non_fqdn_helo_hostname,
+      rejectNonFqdnSender: config.smtp.reject_non_fqdn_sender,
+      rejectNonFqdnRecipient: config.smtp.reject_non_fqdn_recipient,
+    },
+    delivery,
+    // Certificates are loaded at start(): smtp-server gets them then through attachTls.
+    tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
+    attachTls: (server) => certs.attach(server),
+    log: log.child({ listener: 'smtp' }),
+  });
+  const handlers: Partial<Record<ListenerName, ConnectionHandler>> = {
+    lmtp: (s) => lmtp.handle(s),
+    smtp: (s, adopt) => mx.handle(s, adopt),
+  };
   const listeners: Listener[] = [];
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseListen, type ListenAddress } from './listen.js';
 import { parseSize } from '../core/size.js';
 import { isValidDomain } from '../core/address.js';
+import { NetworkList } from '../core/cidr.js';
 
 /** Dovecot scheme names accepted for `default_pass_scheme` (kept equal to schemes/index.ts by a test). */
 export const PASS_SCHEME_NAMES = [
@@ -110,6 +111,30 @@ const mailSection = z.strictObject({
   folders: foldersSection.prefault({}),
 });
 
+const cidr = z.string().refine((v) => {
+  try {
+    new NetworkList([v]);
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: 'expected an address or network, e.g. "127.0.0.0/8" or "[::1]/128"' });
+
+/** Port 25 policy, defaults as in the seeds' main.cf (Postfix names in comments). */
+const smtpSection = z.strictObject({
+  /** mynetworks: clients that may relay and skip the HELO checks. */
+  mynetworks: z.array(cidr).default(['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128']),
+  /** smtpd_recipient_limit (seeds: 40-200). */
+  recipient_limit: z.number().int().min(1).default(50),
+  /** smtpd_helo_required, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname. */
+  helo_required: z.boolean().default(true),
+  reject_invalid_helo_hostname: z.boolean().default(true),
+  reject_non_fqdn_helo_hostname: z.boolean().default(true),
+  /** reject_non_fqdn_sender, reject_non_fqdn_recipient. */
+  reject_non_fqdn_sender: z.boolean().default(true),
+  reject_non_fqdn_recipient: z.boolean().default(true),
+});
+
 const dnsSection = z.strictObject({
   servers: z.array(hostPort).default([]),
 });
@@ -134,6 +159,7 @@ export const configSchema = z.strictObject({
   tls: tlsSection.prefault({}),
   directory: directorySection.prefault({}),
   mail: mailSection.prefault({}),
+  smtp: smtpSection.prefault({}),
   dns: dnsSection.prefault({}),
   log: logSection.prefault({}),
   daemon: daemonSection.prefault({}),

@@ -6,8 +6,12 @@ import { formatListen, type ListenAddress } from '../config/listen.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
-/** Serves one accepted connection; resolves when the session is over. */
-export type ConnectionHandler = (socket: net.Socket) => void | Promise<void>;
+/**
+ * Serves one accepted connection. `adopt` hands the listener the socket that replaced this one
+ * after STARTTLS (a TLSSocket takes over the connection; the plain socket no longer reports its
+ * close), so that shutdown can still wait for and cut the session.
+ */
+export type ConnectionHandler = (socket: net.Socket, adopt: (replacement: net.Socket) => void) => void | Promise<void>;
 
 export interface ListenerSpec {
   name: string;
@@ -80,20 +84,28 @@ export class Listener {
   }
 
   private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.on('error', (err) => this.log.debug({ err: err.message }, 'connection error'));
-    socket.once('close', () => {
+    this.track(socket);
+    const adopt = (replacement: net.Socket) => {
       this.sockets.delete(socket);
-      if (this.sockets.size > 0) return;
-      for (const done of this.idle) done();
-      this.idle.clear();
-    });
+      this.track(replacement);
+    };
     Promise.resolve()
-      .then(() => this.spec.handler(socket))
+      .then(() => this.spec.handler(socket, adopt))
       .catch((err: unknown) => {
         this.log.error({ err: (err as Error).message }, 'session failed');
         socket.destroy();
       });
+  }
+
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'connection error'));
+    socket.once('close', () => {
+      if (!this.sockets.delete(socket)) return;
+      if (this.sockets.size > 0) return;
+      for (const done of this.idle) done();
+      this.idle.clear();
+    });
   }
 
   /** Stops accepting; resolves when every connection has closed or `graceMs` passed (then cuts them). */

@@ -28,7 +28,7 @@ export class TlsCertificates {
   private current: tls.SecureContext | undefined;
   private options: tls.SecureContextOptions | undefined;
   private source = '';
-  private readonly servers = new Set<tls.Server>();
+  private readonly servers = new Set<{ setSecureContext(options: tls.SecureContextOptions): void }>();
 
   constructor(private readonly paths: TlsPaths, private readonly log: Logger) {}
 
@@ -45,7 +45,7 @@ export class TlsCertificates {
   }
 
   /** Servers created from serverOptions() get new certificates on reload (SIGHUP). */
-  attach(server: tls.Server): () => void {
+  attach(server: { setSecureContext(options: tls.SecureContextOptions): void }): () => void {
     this.servers.add(server);
     return () => this.servers.delete(server);
   }

@@ -69,6 +69,7 @@ export class DeliveryTransaction implements DeliveryTx {
       if (err instanceof TempFailure) return { kind: 'temp', reason: err.message };
       throw err;
     }
+    if (resolution.kind === 'foreign') return { kind: 'relay' };
     if (resolution.kind !== 'deliver' || resolution.mailboxes.length === 0) return { kind: 'unknown' };
     const maildirs: Accepted['maildirs'] = [];
     for (const user of resolution.mailboxes) {
@@ -99,7 +100,7 @@ export class DeliveryTransaction implements DeliveryTx {
    * recipient, in addRecipient order. A message stream that fails (client gone mid-DATA) rejects
    * and leaves nothing behind.
    */
-  async commit(message: NodeJS.ReadableStream | Buffer): Promise<RecipientStatus[]> {
+  async commit(message: NodeJS.ReadableStream | Buffer, extraHeaders = ''): Promise<RecipientStatus[]> {
     if (this.done) throw new Error('delivery transaction already finished');
     this.done = true;
     if (this.accepted.length === 0) return [];
@@ -118,7 +119,7 @@ export class DeliveryTransaction implements DeliveryTx {
     const first = [...roots.values()][0];
     if (!first) return this.statuses(failed);
 
-    const headers = this.headers();
+    const headers = Buffer.concat([this.headers(), Buffer.from(extraHeaders)]);
     const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message as AsyncIterable<Buffer | string>));
     let tmp;
     try {

@@ -4,6 +4,8 @@ export type RecipientStatus =
   | { kind: 'delivered'; mailboxes: string[] }
   /** Nothing answers to the address (550 5.1.1). */
   | { kind: 'unknown' }
+  /** The domain is not ours: relaying, which only the SMTP policy may allow. */
+  | { kind: 'relay' }
   /** A mailbox is over quota (552 5.2.2). */
   | { kind: 'quota'; mailbox: string }
   /** Try again later (451 4.3.0): directory or disk trouble. */
@@ -19,8 +21,12 @@ export interface DeliveryTx {
   /** Null when accepted; otherwise the final status for this recipient (unknown, temp). */
   addRecipient(address: string): Promise<RecipientStatus | null>;
   readonly recipients: readonly string[];
-  /** One status per accepted recipient, in order; rejects when the message stream fails. */
-  commit(message: NodeJS.ReadableStream | Buffer): Promise<RecipientStatus[]>;
+  /**
+   * One status per accepted recipient, in order; rejects when the message stream fails.
+   * `headers`: complete header lines (CRLF-terminated) to put above the message, under the
+   * delivery's own Return-Path/Delivered-To (e.g. the SMTP `Received:` line).
+   */
+  commit(message: NodeJS.ReadableStream | Buffer, headers?: string): Promise<RecipientStatus[]>;
 }
 
 /** What the SMTP/LMTP layer needs from local delivery. */

@@ -26,6 +26,10 @@ describe('config', () => {
     expect(c.dns.servers).toEqual([]);
     expect(c.mail.folders).toEqual({ drafts: 'Drafts', sent: 'Sent', trash: 'Trash', junk: 'Junk', archive: '' });
     expect(c.mail.trash_quota_extra).toBe(0);
+    expect(c.smtp).toEqual({
+      mynetworks: ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], recipient_limit: 50, helo_required: true,
+      reject_invalid_helo_hostname: true, reject_non_fqdn_helo_hostname: true, reject_non_fqdn_sender: true, reject_non_fqdn_recipient: true,
+    });
     expect(Object.isFrozen(c.directory.mysql)).toBe(true);
   });
 
@@ -69,6 +73,7 @@ describe('config', () => {
     ['bad dns', '[dns]\nservers = ["dns.google"]', 'dns.servers.0'],
     ['bad hostname', 'hostname = "not a host"', 'hostname: not a valid host name'],
     ['bad domain', '[directory]\ndomains = ["ok.test", "bad domain"]', 'directory.domains.1'],
+    ['bad network', '[smtp]\nmynetworks = ["localhost"]', 'smtp.mynetworks.0'],
   ])('rejects %s naming the key', (_n, toml, message) => {
     expect(() => parseConfig(toml, file)).toThrow(ConfigError);
     expect(() => parseConfig(toml, file)).toThrow(message);

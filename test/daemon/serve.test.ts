@@ -64,7 +64,8 @@ describe('tsmail serve', () => {
       const greeting = implicit
         ? (await connectTls(ports[i]!)).greeting
         : await readGreeting(net.connect(ports[i]!, '127.0.0.1'));
-      const expected = name === 'lmtp' ? /^220 mx\.example\.test / // LMTP is served; the others are placeholders
+      const expected = name === 'lmtp' ? /^220 mx\.example\.test / // LMTP and SMTP are served; the others are placeholders
+        : name === 'smtp' ? /^220 mx\.example\.test ESMTP tsmail$/
         : name.startsWith('imap') ? /^\* BYE \[UNAVAILABLE\]/ : name.startsWith('pop3') ? /^-ERR \[SYS\/TEMP\]/ : /^421 4\.3\.2 mx\.example\.test /;
       expect(greeting, name).toMatch(expected);
     }
@@ -74,6 +75,26 @@ describe('tsmail serve', () => {
     running.kill('SIGTERM');
     expect(await running.exited).toBe(0);
     expect(running.stdout).toMatch(/tsmail stopped/);
+  });
+
+  it('delivers end to end: SMTP (STARTTLS) and LMTP into the Maildir, with the real process', async () => {
+    const ports = await freePorts(8);
+    const config = await writeConfig(dir, ports, '[directory]\ndomains = ["example.test"]\n');
+    await mkdir(path.join(dir, 'data'), { recursive: true });
+    await writeFile(path.join(dir, 'data/users'), 'alice@example.test:{PLAIN}x:::::\n');
+    running = startTsmail(['serve', '--config', config]);
+    await running.waitForLog(/tsmail started/);
+    const nodemailer = (await import('nodemailer')).default;
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: ports[0], secure: false, requireTLS: true, name: 'mail.remote.example', tls: { rejectUnauthorized: false } });
+    await smtp.sendMail({ envelope: { from: 'a@remote.example', to: ['alice@example.test'] }, raw: 'Subject: via smtp\r\n\r\nhi\r\n' });
+    const lmtp = nodemailer.createTransport({ host: '127.0.0.1', port: ports[3], lmtp: true, name: 'postfix.local' } as never);
+    await lmtp.sendMail({ envelope: { from: 'b@remote.example', to: ['alice@example.test'] }, raw: 'Subject: via lmtp\r\n\r\nhi\r\n' });
+    const newDir = path.join(dir, 'data/vmail/example.test/alice/new');
+    const texts = await Promise.all((await (await import('node:fs/promises')).readdir(newDir)).map((f) => readFile(path.join(newDir, f), 'utf8')));
+    expect(texts.some((t) => t.includes('Subject: via smtp') && t.includes('with ESMTPS'))).toBe(true);
+    expect(texts.some((t) => t.includes('Subject: via lmtp'))).toBe(true);
+    running.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
   });
 
   it('keeps its self-signed certificate across restarts', async () => {

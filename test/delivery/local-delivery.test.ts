@@ -80,7 +80,7 @@ describe('local delivery', () => {
   it('reports unknown recipients at RCPT time and stores nothing for them', async () => {
     const tx = delivery.begin({ sender: 'a@remote.example' });
     expect(await tx.addRecipient('nobody@example.test')).toEqual({ kind: 'unknown' });
-    expect(await tx.addRecipient('x@not-ours.example')).toEqual({ kind: 'unknown' });
+    expect(await tx.addRecipient('x@not-ours.example')).toEqual({ kind: 'relay' });
     expect(await tx.addRecipient('../../etc@example.test')).toEqual({ kind: 'unknown' });
     expect(await tx.addRecipient("' OR 1=1 --@example.test")).toEqual({ kind: 'unknown' });
     expect(await tx.commit(Buffer.from(MESSAGE))).toEqual([]);

@@ -5,9 +5,9 @@
  * Postfix expects from Dovecot LMTP. Built on smtp-server with `lmtp: true`.
  */
 import type net from 'node:net';
-import { Transform } from 'node:stream';
 import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { SmtpServerWithCodes } from './enhanced-codes.js';
+import { drain, limitSize } from './data-stream.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
 import { deliveryReply, rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
@@ -31,7 +31,7 @@ export class LmtpService {
       banner: 'tsmail LMTP ready',
       size: opts.maxMessageSize,
       authOptional: true,
-      disabledCommands: ['AUTH', 'STARTTLS'],
+      disabledCommands: ['AUTH', 'STARTTLS', 'VRFY'],
       hideENHANCEDSTATUSCODES: false,
       hideDSN: false,
       hide8BITMIME: false,
@@ -101,45 +101,4 @@ export class LmtpService {
       return reply.code === 250 ? reply.text : replyError(reply);
     });
   }
-}
-
-/**
- * Passes the message through, failing once it grows past `max` bytes. Piped, not iterated: an
- * iterator would destroy smtp-server's stream on the error, and with it the session.
- */
-function limitSize(stream: SMTPServerDataStream, max: number): { out: Transform; readonly exceeded: boolean } {
-  let total = 0;
-  const state = { exceeded: false };
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      if (total > max) {
-        state.exceeded = true;
-        stream.unpipe(out);
-        done(new Error('message too big'));
-        return;
-      }
-      done(null, chunk);
-    },
-  });
-  // A client gone mid-DATA: smtp-server destroys the stream; the message must fail, not end.
-  stream.once('error', (err) => out.destroy(err));
-  stream.once('close', () => {
-    if (!stream.readableEnded) out.destroy(new Error('connection closed before the end of DATA'));
-  });
-  // The reader (the delivery) sees the error through its iterator; this keeps a late 'error'
-  // event from counting as unhandled.
-  out.on('error', () => {});
-  stream.pipe(out);
-  return { out, get exceeded() { return state.exceeded; } };
-}
-
-/** Reads what the client still sends, so the session can answer after its final dot. */
-function drain(stream: SMTPServerDataStream): Promise<void> {
-  if (stream.readableEnded) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('end', resolve);
-    stream.once('error', () => resolve());
-    stream.resume();
-  });
 }

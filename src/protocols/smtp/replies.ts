@@ -23,7 +23,7 @@ export const TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 Message size exceeds
 /** RCPT-time outcome: null → accepted (250). */
 export function rcptReply(status: RecipientStatus | null): SmtpReply | null {
   if (status === null || status.kind === 'delivered') return null;
-  if (status.kind === 'unknown') return USER_UNKNOWN;
+  if (status.kind === 'unknown' || status.kind === 'relay') return USER_UNKNOWN;
   if (status.kind === 'quota') return OVER_QUOTA;
   return TEMP_FAILURE;
 }

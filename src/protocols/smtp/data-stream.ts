@@ -1,0 +1,44 @@
+/** The DATA stream from smtp-server, as the delivery consumes it. */
+import { Transform } from 'node:stream';
+import type { SMTPServerDataStream } from 'smtp-server';
+
+/**
+ * Passes the message through, failing once it grows past `max` bytes. Piped, not iterated: an
+ * iterator would destroy smtp-server's stream on the error, and with it the session.
+ */
+export function limitSize(stream: SMTPServerDataStream, max: number): { out: Transform; readonly exceeded: boolean } {
+  let total = 0;
+  const state = { exceeded: false };
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      if (total > max) {
+        state.exceeded = true;
+        stream.unpipe(out);
+        done(new Error('message too big'));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  // A client gone mid-DATA: smtp-server destroys the stream; the message must fail, not end.
+  stream.once('error', (err) => out.destroy(err));
+  stream.once('close', () => {
+    if (!stream.readableEnded) out.destroy(new Error('connection closed before the end of DATA'));
+  });
+  // The reader (the delivery) sees the error through its iterator; this keeps a late 'error'
+  // event from counting as unhandled.
+  out.on('error', () => {});
+  stream.pipe(out);
+  return { out, get exceeded() { return state.exceeded; } };
+}
+
+/** Reads what the client still sends, so the session can answer after its final dot. */
+export function drain(stream: SMTPServerDataStream): Promise<void> {
+  if (stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', resolve);
+    stream.once('error', () => resolve());
+    stream.resume();
+  });
+}

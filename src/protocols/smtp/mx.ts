@@ -1,0 +1,199 @@
+/**
+ * SMTP for other mail servers (port 25), with the restrictions of the seeds' main.cf:
+ *  - mail only for our domains and existing addresses (reject_unlisted_recipient, 550 5.1.1);
+ *    anything else is relaying: `554 5.7.1 Relay access denied` (reject_unauth_destination);
+ *  - HELO required; invalid or non-FQDN HELO names, non-FQDN senders and recipients refused,
+ *    at RCPT time as Postfix does with smtpd_delay_reject = yes; clients in mynetworks skip the
+ *    HELO checks (permit_mynetworks);
+ *  - smtpd_recipient_limit, SIZE (552 5.3.4 at MAIL and while the data streams in), STARTTLS
+ *    offered with the server certificate, no AUTH on this port, no VRFY;
+ *  - a `Received:` line on top, then local delivery; `250` only when the message is durable for
+ *    every recipient, else `451 4.3.0` (the sender retries; nothing is half-accepted).
+ * Not yet (later parts of issue 5): relaying for mynetworks (needs the outbound queue), sender
+ * domain DNS checks, rate limits, SPF/DKIM/DMARC.
+ */
+import type net from 'node:net';
+import type tls from 'node:tls';
+import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
+import type { NetworkList } from '../../core/cidr.js';
+import type { Logger } from '../../core/logger.js';
+import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
+import { SmtpServerWithCodes } from './enhanced-codes.js';
+import { limitSize, drain } from './data-stream.js';
+import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
+
+export interface MxPolicy {
+  mynetworks: NetworkList;
+  recipientLimit: number;
+  heloRequired: boolean;
+  rejectInvalidHelo: boolean;
+  rejectNonFqdnHelo: boolean;
+  rejectNonFqdnSender: boolean;
+  rejectNonFqdnRecipient: boolean;
+}
+
+export interface MxOptions {
+  hostname: string;
+  maxMessageSize: number;
+  policy: MxPolicy;
+  delivery: DeliveryService;
+  /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
+  tls: () => tls.TlsOptions;
+  attachTls: (server: { setSecureContext(o: tls.SecureContextOptions): void }) => void;
+  log: Logger;
+  now?: () => Date;
+}
+
+const RELAY_DENIED: SmtpReply = { code: 554, text: '5.7.1 Relay access denied' };
+const TOO_MANY: SmtpReply = { code: 452, text: '4.5.3 Error: too many recipients' };
+
+interface Transaction {
+  tx: DeliveryTx;
+  sender: string;
+  recipients: string[];
+}
+
+export class MxService {
+  private readonly server: SMTPServer;
+  private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
+  /** Connections waiting for STARTTLS, by remote address and port, to report the TLS socket. */
+  private readonly adopters = new Map<string, (replacement: net.Socket) => void>();
+
+  constructor(private readonly opts: MxOptions) {
+    const server = new SmtpServerWithCodes({
+      ...opts.tls(),
+      name: opts.hostname,
+      banner: 'tsmail',
+      size: opts.maxMessageSize,
+      disabledCommands: ['AUTH', 'VRFY'], // no AUTH on port 25; disable_vrfy_command = yes
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: false,
+      disableReverseLookup: true,
+      logger: false,
+      onSecure: (socket, _session, cb) => {
+        const key = `${socket.remoteAddress}:${socket.remotePort}`;
+        this.adopters.get(key)?.(socket);
+        this.adopters.delete(key);
+        cb();
+      },
+      onMailFrom: (address, session, cb) => {
+        this.txs.set(session, { tx: opts.delivery.begin({ sender: address.address }), sender: address.address, recipients: [] });
+        cb();
+      },
+      onRcptTo: (address, session, cb) => {
+        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null));
+      },
+      onData: (stream, session, cb) => {
+        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text));
+      },
+    });
+    // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.
+    opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
+    server.on('error', (err) => opts.log.debug({ err: err.message }, 'smtp session error'));
+    this.server = server;
+  }
+
+  handle(socket: net.Socket, adopt: (replacement: net.Socket) => void = () => {}): void {
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.adopters.set(key, adopt);
+    socket.once('close', () => this.adopters.delete(key));
+    this.server.connect(socket);
+  }
+
+  private trusted(session: SMTPServerSession): boolean {
+    return this.opts.policy.mynetworks.has(session.remoteAddress);
+  }
+
+  /** Postfix smtpd_helo_restrictions, evaluated at RCPT (smtpd_delay_reject = yes). */
+  private heloReply(session: SMTPServerSession): SmtpReply | null {
+    const p = this.opts.policy;
+    const helo = session.hostNameAppearsAs ?? '';
+    if (this.trusted(session)) return null;
+    if (p.heloRequired && !helo) return { code: 503, text: '5.5.1 Error: send HELO/EHLO first' };
+    const literal = /^\[[0-9a-fA-F:.]+\]$/.test(helo) || /^\[IPv6:[0-9a-fA-F:.]+\]$/i.test(helo);
+    if (literal) return null;
+    if (p.rejectInvalidHelo && !isValidDomain(helo.toLowerCase())) return { code: 501, text: `5.5.2 <${helo}>: Helo command rejected: Invalid name` };
+    if (p.rejectNonFqdnHelo && !isFqdn(helo.toLowerCase())) return { code: 504, text: `5.5.2 <${helo}>: Helo command rejected: need fully-qualified hostname` };
+    return null;
+  }
+
+  private async rcpt(address: string, session: SMTPServerSession): Promise<SmtpReply | null> {
+    const t = this.txs.get(session);
+    if (!t) return TEMP_FAILURE;
+    const p = this.opts.policy;
+    if (t.recipients.length >= p.recipientLimit) return TOO_MANY;
+    const helo = this.heloReply(session);
+    if (helo) return helo;
+    if (p.rejectNonFqdnSender && t.sender !== '' && !fqdnAddress(t.sender)) {
+      return { code: 504, text: `5.5.2 <${t.sender}>: Sender address rejected: need fully-qualified address` };
+    }
+    if (p.rejectNonFqdnRecipient && !fqdnAddress(address)) {
+      return { code: 504, text: `5.5.2 <${address}>: Recipient address rejected: need fully-qualified address` };
+    }
+    let status: RecipientStatus | null;
+    try {
+      status = await t.tx.addRecipient(address);
+    } catch (err) {
+      this.opts.log.error({ session: session.id, err: (err as Error).message }, 'recipient check failed');
+      return TEMP_FAILURE;
+    }
+    if (status?.kind === 'relay') {
+      // Relaying for mynetworks needs the outbound queue (a later part): say so temporarily.
+      return this.trusted(session) ? { code: 451, text: '4.7.1 Relaying is not available yet, try again later' } : RELAY_DENIED;
+    }
+    const reply = rcptReply(status);
+    if (!reply) t.recipients.push(address);
+    return reply;
+  }
+
+  private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
+    const t = this.txs.get(session);
+    this.txs.delete(session);
+    if (!t) {
+      await drain(stream);
+      return TEMP_FAILURE;
+    }
+    const limited = limitSize(stream, this.opts.maxMessageSize);
+    let results: RecipientStatus[];
+    try {
+      results = await t.tx.commit(limited.out, this.received(session, t));
+    } catch (err) {
+      await drain(stream);
+      if (limited.exceeded) return TOO_BIG;
+      this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'message not stored');
+      return TEMP_FAILURE;
+    }
+    const failed = results.find((r) => r.kind !== 'delivered');
+    this.opts.log.info({ session: session.id, from: t.sender, rcpts: t.recipients, ok: !failed }, 'smtp delivery');
+    if (failed) return rcptReply(failed) ?? TEMP_FAILURE;
+    return { code: 250, text: `2.0.0 Ok: queued as ${session.id}` };
+  }
+
+  /** RFC 5321 4.4 trace header, with the TLS details as Postfix's smtpd_tls_received_header. */
+  private received(session: SMTPServerSession, t: Transaction): string {
+    const helo = session.hostNameAppearsAs || 'unknown';
+    const tlsInfo = session.secure && session.tlsOptions
+      ? `\r\n\t(using ${session.tlsOptions.version ?? 'TLS'} with cipher ${session.tlsOptions.name})`
+      : '';
+    const proto = session.transmissionType || 'ESMTP';
+    const rcpt = t.recipients.length === 1 ? `\r\n\tfor <${t.recipients[0]}>` : '';
+    const date = (this.opts.now?.() ?? new Date()).toUTCString().replace('GMT', '+0000');
+    return `Received: from ${sanitize(helo)} ([${session.remoteAddress}])${tlsInfo}\r\n\tby ${this.opts.hostname} (tsmail) with ${proto} id ${session.id}${rcpt};\r\n\t${date}\r\n`;
+  }
+}
+
+/** reject_non_fqdn_*: user@domain with a fully qualified domain (or an address literal). */
+function fqdnAddress(address: string): boolean {
+  try {
+    const { domain } = parseAddress(address);
+    return isFqdn(domain);
+  } catch {
+    return /@\[[0-9a-fA-F:.]+\]$/.test(address);
+  }
+}
+
+/** A HELO name goes into a header: keep it to what a host name can contain. */
+function sanitize(s: string): string {
+  return s.replace(/[^A-Za-z0-9.\-:[\]_]/g, '?').slice(0, 255);
+}

@@ -1,0 +1,178 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMailStore } from '../../src/compose.js';
+import { parseConfig } from '../../src/config/load.js';
+import { NetworkList } from '../../src/core/cidr.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Listener } from '../../src/daemon/listener.js';
+import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
+import { LocalDelivery } from '../../src/delivery/local-delivery.js';
+import { Directory } from '../../src/directory/directory.js';
+import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
+import { PasswordHasher } from '../../src/directory/schemes/index.js';
+import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
+import { RawClient } from '../helpers/raw-smtp.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('SMTP on port 25 (MX)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let hasher: PasswordHasher;
+  const listeners: Listener[] = [];
+  /** Port of a server that treats 127.0.0.1 as the internet (empty mynetworks). */
+  let strict: number;
+  /** Port of a server with the default mynetworks (loopback trusted). */
+  let trusting: number;
+  const maildir = (u: string) => path.join(dir, 'vmail/example.test', u);
+  const messages = async (u: string) => {
+    const files = await readdir(path.join(maildir(u), 'new')).catch(() => [] as string[]);
+    return Promise.all(files.map((f) => readFile(path.join(maildir(u), 'new', f), 'utf8')));
+  };
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await writeFile(path.join(dir, 'users'), 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n');
+    await writeFile(path.join(dir, 'aliases'), 'team@example.test alice@example.test, bob@example.test\n');
+    const config = parseConfig('data_dir = "."\n[mail]\nmax_message_size = 3000\n', path.join(dir, 't.toml'));
+    const backend = new PasswdFileBackend({ passwdFile: path.join(dir, 'users'), aliasesFile: path.join(dir, 'aliases'), domainsFile: path.join(dir, 'domains'), configDomains: ['example.test'] });
+    hasher = new PasswordHasher({ defaultScheme: 'PLAIN', workers: 0 });
+    const directory = new Directory(backend, hasher, { mailLocation: config.mail.location, recipientDelimiter: '+' }, silentLogger);
+    const store = createMailStore(config, silentLogger);
+    const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
+    const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
+    const policy = (mynetworks: string[]): MxPolicy => ({
+      mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
+      rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true,
+    });
+    for (const nets of [[], ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128']]) {
+      const mx = new MxService({
+        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy(nets), delivery, log: silentLogger,
+        tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
+        now: () => new Date('2026-11-23T12:00:00Z'),
+      });
+      const l = new Listener({ name: 'smtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s, adopt) => mx.handle(s, adopt) }, silentLogger);
+      await l.start();
+      listeners.push(l);
+    }
+    await certs.reload();
+    [strict, trusting] = listeners.map((l) => Number(l.address().split(':').pop())) as [number, number];
+  });
+  afterAll(async () => {
+    // also proves that a session upgraded with STARTTLS is still tracked (and cut) at shutdown
+    for (const l of listeners) {
+      await l.stop(0);
+      expect(l.connections).toBe(0);
+    }
+    await hasher.close();
+    await cleanup();
+  });
+
+  const transport = (port: number, name = 'mail.remote.example', opts: Record<string, unknown> = {}) =>
+    nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, name, tls: { rejectUnauthorized: false }, ...opts });
+
+  it('accepts mail for local users over STARTTLS and puts a Received line on top', async () => {
+    const info = await transport(strict, 'mail.remote.example', { requireTLS: true }).sendMail({
+      envelope: { from: 'someone@remote.example', to: ['alice+news@example.test'] },
+      raw: 'From: someone@remote.example\r\nTo: alice@example.test\r\nSubject: hello over TLS\r\n\r\nbody\r\n',
+    });
+    expect(info.accepted).toEqual(['alice+news@example.test']);
+    expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as /);
+    const [text] = (await messages('alice')).filter((t) => t.includes('hello over TLS'));
+    expect(text).toMatch(/^Return-Path: <someone@remote\.example>\nDelivered-To: alice\+news@example\.test\nReceived: from mail\.remote\.example \(\[[^\]]+\]\)\n\t\(using TLSv1\.[23] with cipher [^)]+\)\n\tby mx\.example\.test \(tsmail\) with ESMTPS id \S+\n\tfor <alice\+news@example\.test>;\n\tMon, 23 Nov 2026 12:00:00 \+0000\nFrom: someone@remote\.example\n/);
+  });
+
+  it('expands aliases to every mailbox', async () => {
+    await transport(strict).sendMail({ envelope: { from: 'x@remote.example', to: ['team@example.test'] }, raw: 'Subject: to the team\r\n\r\nhi\r\n' });
+    for (const u of ['alice', 'bob']) expect((await messages(u)).some((t) => t.includes('to the team')), u).toBe(true);
+  });
+
+  it('refuses relaying (554 5.7.1) and unknown users (550 5.1.1) at RCPT, delivering the rest', async () => {
+    const c = await RawClient.connect(strict);
+    c.send('EHLO mail.remote.example\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<x@remote.example>\r\nRCPT TO:<victim@gmail.example>\r\nRCPT TO:<nobody@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n');
+    const r = await c.replies(5);
+    expect(r[1]).toBe('554 5.7.1 Relay access denied');
+    expect(r[2]).toMatch(/^550 5\.1\.1 /);
+    expect(r[3]).toMatch(/^250 /);
+    expect(r[4]).toMatch(/^354 /);
+    c.send('Subject: partly\r\n\r\nx\r\n.\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^250 /);
+    c.send('VRFY bob@example.test\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^50[02] 5\.5\.[12] /); // disable_vrfy_command
+    c.socket.destroy();
+  });
+
+  it('checks HELO, sender and recipient names for clients outside mynetworks only', async () => {
+    const attempt = async (port: number, helo: string | null, from: string, to: string) => {
+      const c = await RawClient.connect(port);
+      if (helo !== null) {
+        c.send(`EHLO ${helo}\r\n`);
+        await c.replies(1);
+      }
+      c.send(`MAIL FROM:<${from}>\r\n`);
+      const mail = (await c.replies(1))[0]!;
+      if (!mail.startsWith('250')) {
+        c.socket.destroy();
+        return mail;
+      }
+      c.send(`RCPT TO:<${to}>\r\n`);
+      const rcpt = (await c.replies(1))[0]!;
+      c.socket.destroy();
+      return rcpt;
+    };
+    expect(await attempt(strict, 'localhost', 'x@remote.example', 'bob@example.test')).toMatch(/^504 5\.5\.2 <localhost>: Helo command rejected: need fully-qualified hostname/);
+    expect(await attempt(strict, 'bad_host!name', 'x@remote.example', 'bob@example.test')).toMatch(/^501 5\.5\.2 .*Invalid name/);
+    expect(await attempt(strict, '[192.0.2.1]', 'x@remote.example', 'bob@example.test')).toMatch(/^250 /);
+    expect(await attempt(strict, null, 'x@remote.example', 'bob@example.test')).toMatch(/^503 /);
+    expect(await attempt(strict, 'mail.remote.example', 'x@localhost', 'bob@example.test')).toMatch(/^504 5\.5\.2 <x@localhost>: Sender address rejected/);
+    expect(await attempt(strict, 'mail.remote.example', 'x@remote.example', 'bob@localhost')).toMatch(/^504 5\.5\.2 <bob@localhost>: Recipient address rejected/);
+    // mynetworks skips the HELO checks (permit_mynetworks) ...
+    expect(await attempt(trusting, 'localhost', 'x@remote.example', 'bob@example.test')).toMatch(/^250 /);
+    // ... and may relay once the outbound queue exists; until then: a temporary refusal
+    expect(await attempt(trusting, 'localhost', 'x@remote.example', 'someone@gmail.example')).toMatch(/^451 4\.7\.1 /);
+  });
+
+  it('limits recipients per message (452 4.5.3)', async () => {
+    const c = await RawClient.connect(strict);
+    c.send('EHLO mail.remote.example\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<x@remote.example>\r\n' + 'RCPT TO:<bob@example.test>\r\n'.repeat(4));
+    const r = await c.replies(5);
+    expect(r.slice(1, 4).every((l) => l.startsWith('250'))).toBe(true);
+    expect(r[4]).toMatch(/^452 4\.5\.3 /);
+    c.socket.destroy();
+  });
+
+  it('enforces the size limit at MAIL SIZE= and during DATA (552 5.3.4), storing nothing', async () => {
+    const before = (await messages('bob')).length;
+    const c = await RawClient.connect(strict);
+    c.send('EHLO mail.remote.example\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<x@remote.example> SIZE=999999\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^552 5\.3\.4 /);
+    c.send('MAIL FROM:<x@remote.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n');
+    await c.replies(3);
+    c.send('Subject: big\r\n\r\n' + ('z'.repeat(70) + '\r\n').repeat(80) + '.\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^552 5\.3\.4 /);
+    expect((await messages('bob')).length).toBe(before);
+    c.socket.destroy();
+  });
+
+  it('is not fooled by SMTP smuggling (CVE-2023-51764): only <CRLF>.<CRLF> ends DATA', async () => {
+    const c = await RawClient.connect(strict);
+    c.send('EHLO mail.remote.example\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<x@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n');
+    await c.replies(3);
+    c.send('Subject: carrier\r\n\r\nhi\n.\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nSubject: SMUGGLED\r\n\r\nx\r.\r\nstill data\r\n.\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^250 /);
+    c.send('QUIT\r\n');
+    await c.replies(1);
+    const carrier = (await messages('alice')).find((t) => t.includes('Subject: carrier'))!;
+    expect(carrier).toContain('Subject: SMUGGLED');
+    expect((await messages('bob')).some((t) => t.includes('SMUGGLED'))).toBe(false);
+  });
+});
