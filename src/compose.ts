@@ -3,6 +3,7 @@
  * listeners, and wires them together. Everything else receives its dependencies.
  */
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import type { Config } from './config/load.js';
 import type { ListenerName } from './config/schema.js';
@@ -16,6 +17,8 @@ import { Daemon } from './daemon/daemon.js';
 import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
+import { SubmissionService } from './protocols/smtp/submission.js';
+import { Spool } from './queue/spool.js';
 import { NetworkList } from './core/cidr.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
@@ -112,9 +115,26 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     attachTls: (server) => certs.attach(server),
     log: log.child({ listener: 'smtp' }),
   });
+  const spool = new Spool(path.join(config.data_dir, 'queue'));
+  const submissionFor = (implicitTls: boolean) => new SubmissionService({
+    hostname: config.hostname,
+    maxMessageSize: config.mail.max_message_size,
+    implicitTls,
+    rejectSenderLoginMismatch: config.submission.reject_sender_login_mismatch,
+    directory,
+    delivery,
+    spool,
+    tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
+    attachTls: (server) => certs.attach(server),
+    log: log.child({ listener: implicitTls ? 'submissions' : 'submission' }),
+  });
+  const submission = submissionFor(false);
+  const submissions = submissionFor(true);
   const handlers: Partial<Record<ListenerName, ConnectionHandler>> = {
     lmtp: (s) => lmtp.handle(s),
     smtp: (s, adopt) => mx.handle(s, adopt),
+    submission: (s, adopt) => submission.handle(s, adopt),
+    submissions: (s) => submissions.handle(s),
   };
   const listeners: Listener[] = [];
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
@@ -126,5 +146,5 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }
-  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }] });
+  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }], starters: [() => spool.init()] });
 }

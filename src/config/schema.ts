@@ -135,6 +135,11 @@ const smtpSection = z.strictObject({
   reject_non_fqdn_recipient: z.boolean().default(true),
 });
 
+const submissionSection = z.strictObject({
+  /** Postfix reject_sender_login_mismatch: users may only send as their own addresses and aliases. */
+  reject_sender_login_mismatch: z.boolean().default(true),
+});
+
 const dnsSection = z.strictObject({
   servers: z.array(hostPort).default([]),
 });
@@ -160,6 +165,7 @@ export const configSchema = z.strictObject({
   directory: directorySection.prefault({}),
   mail: mailSection.prefault({}),
   smtp: smtpSection.prefault({}),
+  submission: submissionSection.prefault({}),
   dns: dnsSection.prefault({}),
   log: logSection.prefault({}),
   daemon: daemonSection.prefault({}),

@@ -14,6 +14,8 @@ export interface DaemonParts {
   listeners: Listener[];
   /** Released last on shutdown (worker pools, ...). */
   closers: { close(): Promise<void> }[];
+  /** Run at start, before the listeners (create spool directories, ...). */
+  starters?: (() => Promise<void>)[];
 }
 
 /**
@@ -41,6 +43,7 @@ export class Daemon {
     await ensureWritableDir(config.data_dir, 'data_dir');
     const mailRoot = staticRoot(config.mail.location);
     if (mailRoot) await ensureWritableDir(mailRoot, 'mail.location');
+    for (const start of this.parts.starters ?? []) await start();
     await certs.reload();
     const started: Listener[] = [];
     try {

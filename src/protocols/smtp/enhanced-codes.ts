@@ -11,11 +11,22 @@ import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
+/** smtp-server's own replies whose enhanced code RFC 3207/3463 define more precisely. */
+function ownCode(code: number, data: unknown): string | undefined {
+  // RFC 3463 / Postfix: AUTH before STARTTLS is "encryption required for requested authentication mechanism".
+  if (code === 538 && typeof data === 'string' && data.includes('STARTTLS')) return `5.7.11 ${data}`;
+  return undefined;
+}
+
 export class SmtpServerWithCodes extends SMTPServer {
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
     const connection = new SMTPConnection(this, socket, socketOptions ?? undefined);
     const send = connection.send.bind(connection);
-    connection.send = (code, data, context) => send(code, data, typeof data === 'string' && ENHANCED.test(data) ? false : context);
+    connection.send = (code, data, context) => {
+      const replaced = ownCode(code, data);
+      if (replaced) return send(code, replaced, false);
+      return send(code, data, typeof data === 'string' && ENHANCED.test(data) ? false : context);
+    };
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
