@@ -19,6 +19,7 @@ import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
 import { Spool } from './queue/spool.js';
+import { AuthGuard } from './security/auth-guard.js';
 import { NetworkList } from './core/cidr.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
@@ -108,6 +109,10 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       rejectNonFqdnHelo: config.smtp.reject_non_fqdn_helo_hostname,
       rejectNonFqdnSender: config.smtp.reject_non_fqdn_sender,
       rejectNonFqdnRecipient: config.smtp.reject_non_fqdn_recipient,
+      connectionLimit: config.smtp.client_connection_count_limit,
+      messageRateLimit: config.smtp.client_message_rate_limit,
+      recipientRateLimit: config.smtp.client_recipient_rate_limit,
+      rateWindowMs: config.smtp.rate_time_unit * 1000,
     },
     delivery,
     // Certificates are loaded at start(): smtp-server gets them then through attachTls.
@@ -116,11 +121,19 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     log: log.child({ listener: 'smtp' }),
   });
   const spool = new Spool(path.join(config.data_dir, 'queue'));
+  // One guard for every login service, so failures on any protocol count together.
+  const guard = new AuthGuard({
+    maxFailures: config.security.auth_max_failures,
+    windowMs: config.security.auth_failure_window * 1000,
+    banMs: config.security.auth_ban_time * 1000,
+    ignore: new NetworkList(config.security.ignoreip),
+  });
   const submissionFor = (implicitTls: boolean) => new SubmissionService({
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     implicitTls,
     rejectSenderLoginMismatch: config.submission.reject_sender_login_mismatch,
+    guard,
     directory,
     delivery,
     spool,

@@ -133,6 +133,22 @@ const smtpSection = z.strictObject({
   /** reject_non_fqdn_sender, reject_non_fqdn_recipient. */
   reject_non_fqdn_sender: z.boolean().default(true),
   reject_non_fqdn_recipient: z.boolean().default(true),
+  /** Per client IP, clients in mynetworks exempt (smtpd_client_event_limit_exceptions). Seed 000. */
+  client_connection_count_limit: z.number().int().min(0).default(10),
+  client_message_rate_limit: z.number().int().min(0).default(100),
+  client_recipient_rate_limit: z.number().int().min(0).default(200),
+  /** anvil_rate_time_unit, seconds. */
+  rate_time_unit: z.number().int().min(1).default(60),
+});
+
+/** Failed-login protection shared by submission, IMAP and POP3 (what fail2ban did in the seeds). */
+const securitySection = z.strictObject({
+  auth_max_failures: z.number().int().min(1).default(5),
+  /** Seconds over which failures are counted, and how long a ban lasts. */
+  auth_failure_window: z.number().int().min(1).default(600),
+  auth_ban_time: z.number().int().min(0).default(3600),
+  /** fail2ban ignoreip: never banned (failures still slowed down). */
+  ignoreip: z.array(cidr).default(['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128']),
 });
 
 const submissionSection = z.strictObject({
@@ -166,6 +182,7 @@ export const configSchema = z.strictObject({
   mail: mailSection.prefault({}),
   smtp: smtpSection.prefault({}),
   submission: submissionSection.prefault({}),
+  security: securitySection.prefault({}),
   dns: dnsSection.prefault({}),
   log: logSection.prefault({}),
   daemon: daemonSection.prefault({}),

@@ -25,6 +25,9 @@ describe('SMTP on port 25 (MX)', () => {
   let strict: number;
   /** Port of a server with the default mynetworks (loopback trusted). */
   let trusting: number;
+  /** Ports with tiny per-client limits: outside and inside mynetworks. */
+  let limited: number;
+  let limitedTrusted: number;
   const maildir = (u: string) => path.join(dir, 'vmail/example.test', u);
   const messages = async (u: string) => {
     const files = await readdir(path.join(maildir(u), 'new')).catch(() => [] as string[]);
@@ -42,13 +45,15 @@ describe('SMTP on port 25 (MX)', () => {
     const store = createMailStore(config, silentLogger);
     const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
-    const policy = (mynetworks: string[]): MxPolicy => ({
+    const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
       rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true,
+      ...limits, rateWindowMs: 60_000,
     });
-    for (const nets of [[], ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128']]) {
+    const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
+    for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
-        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy(nets), delivery, log: silentLogger,
+        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, log: silentLogger,
         tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
         now: () => new Date('2026-11-23T12:00:00Z'),
       });
@@ -57,7 +62,7 @@ describe('SMTP on port 25 (MX)', () => {
       listeners.push(l);
     }
     await certs.reload();
-    [strict, trusting] = listeners.map((l) => Number(l.address().split(':').pop())) as [number, number];
+    [strict, trusting, limited, limitedTrusted] = listeners.map((l) => Number(l.address().split(':').pop())) as [number, number, number, number];
   });
   afterAll(async () => {
     // also proves that a session upgraded with STARTTLS is still tracked (and cut) at shutdown
@@ -174,5 +179,32 @@ describe('SMTP on port 25 (MX)', () => {
     const carrier = (await messages('alice')).find((t) => t.includes('Subject: carrier'))!;
     expect(carrier).toContain('Subject: SMUGGLED');
     expect((await messages('bob')).some((t) => t.includes('SMUGGLED'))).toBe(false);
+  });
+
+  it('limits connections, messages and recipients per client, exempting mynetworks (421 / 450 4.7.1)', async () => {
+    for (const [port, exempt] of [[limited, false], [limitedTrusted, true]] as const) {
+      const conns = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
+      expect(conns[2]!.all.startsWith('421 4.7.0'), `third connection, exempt=${exempt}`).toBe(!exempt);
+      for (const c of conns) c.socket.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const c = await RawClient.connect(port);
+      c.send('EHLO mail.remote.example\r\n');
+      await c.replies(1);
+      const replies: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        c.send('MAIL FROM:<x@remote.example>\r\n');
+        replies.push((await c.replies(1))[0]!);
+        if (!replies.at(-1)!.startsWith('250')) continue;
+        c.send('RCPT TO:<bob@example.test>\r\nRCPT TO:<alice@example.test>\r\nRSET\r\n');
+        replies.push(...(await c.replies(3)).slice(0, 2));
+      }
+      c.socket.destroy();
+      const refusals = replies.filter((r) => r.startsWith('450 4.7.1'));
+      if (exempt) expect(refusals).toEqual([]);
+      else {
+        expect(refusals.some((r) => r.includes('too many recipients'))).toBe(true); // 5th recipient
+        expect(refusals.some((r) => r.includes('too much mail'))).toBe(true); // 4th message
+      }
+    }
   });
 });

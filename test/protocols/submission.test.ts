@@ -13,6 +13,8 @@ import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { SubmissionService } from '../../src/protocols/smtp/submission.js';
 import { Spool } from '../../src/queue/spool.js';
+import { AuthGuard } from '../../src/security/auth-guard.js';
+import { NetworkList } from '../../src/core/cidr.js';
 import { RawClient } from '../helpers/raw-smtp.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -20,6 +22,7 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let hasher: PasswordHasher;
+  let guard: AuthGuard;
   const listeners: Listener[] = [];
   let port587: number;
   let port465: number;
@@ -51,9 +54,11 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
     await spool.init();
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mail.example.test' }, silentLogger);
     await certs.reload();
+    // 127.0.0.1 is not ignored here, so the ban can be tested; delays kept short for the test
+    guard = new AuthGuard({ maxFailures: 4, windowMs: 600_000, banMs: 3_600_000, ignore: new NetworkList([]), maxDelayMs: 50 });
     for (const implicitTls of [false, true]) {
       const service = new SubmissionService({
-        hostname: 'mail.example.test', maxMessageSize: 100_000, implicitTls, rejectSenderLoginMismatch: true,
+        hostname: 'mail.example.test', maxMessageSize: 100_000, implicitTls, rejectSenderLoginMismatch: true, guard,
         directory, delivery, spool, log: silentLogger,
         tls: () => ({ ...certs.serverOptions(), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
       });
@@ -128,5 +133,21 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
     expect(bob.some((t) => t.includes('as alias'))).toBe(true);
     expect(bob.some((t) => t.includes('as plus'))).toBe(true);
     expect((await queued()).some((m) => m.message.includes('spoof'))).toBe(false);
+  });
+
+  it('bans an address after repeated failed logins (421), shared by 587 and 465', async () => {
+    expect(guard.isBanned('127.0.0.1')).toBe(false);
+    // failures so far in this file: 2 (wrong passwords test); two more reach the threshold of 4
+    // (successful logins in between do not reset the count, as with fail2ban)
+    await expect(client(port465, 'bob@example.test', 'nope').verify()).rejects.toMatchObject({ responseCode: 535 });
+    await expect(client(port587, 'bob@example.test', 'nope').verify()).rejects.toMatchObject({ responseCode: 535 });
+    expect(guard.isBanned('127.0.0.1')).toBe(true);
+    const c = await RawClient.connect(port587).catch((e: Error) => e);
+    if (c instanceof RawClient) {
+      expect(c.all).toMatch(/^421 4\.7\.0 /);
+      c.socket.destroy();
+    }
+    // even the right password is refused while banned
+    await expect(client(port587, 'bob@example.test', 'bob-pw').verify()).rejects.toMatchObject({ responseCode: 421 });
   });
 });

@@ -19,6 +19,7 @@ import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
+import { RateWindow } from '../../security/rate-window.js';
 import { SmtpServerWithCodes } from './enhanced-codes.js';
 import { limitSize, drain } from './data-stream.js';
 import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
@@ -31,6 +32,11 @@ export interface MxPolicy {
   rejectNonFqdnHelo: boolean;
   rejectNonFqdnSender: boolean;
   rejectNonFqdnRecipient: boolean;
+  /** Per client IP within rateWindowMs; 0 = no limit; mynetworks exempt. */
+  connectionLimit: number;
+  messageRateLimit: number;
+  recipientRateLimit: number;
+  rateWindowMs: number;
 }
 
 export interface MxOptions {
@@ -47,6 +53,9 @@ export interface MxOptions {
 
 const RELAY_DENIED: SmtpReply = { code: 554, text: '5.7.1 Relay access denied' };
 const TOO_MANY: SmtpReply = { code: 452, text: '4.5.3 Error: too many recipients' };
+const TOO_MANY_CONNECTIONS: SmtpReply = { code: 421, text: '4.7.0 Error: too many connections from your address' };
+const MESSAGE_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too much mail from your address' };
+const RECIPIENT_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too many recipients from your address' };
 
 interface Transaction {
   tx: DeliveryTx;
@@ -57,10 +66,16 @@ interface Transaction {
 export class MxService {
   private readonly server: SMTPServer;
   private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
+  /** Open connections per client IP (smtpd_client_connection_count_limit). */
+  private readonly open = new Map<string, number>();
+  private readonly messages: RateWindow;
+  private readonly recipientsSeen: RateWindow;
   /** Connections waiting for STARTTLS, by remote address and port, to report the TLS socket. */
   private readonly adopters = new Map<string, (replacement: net.Socket) => void>();
 
   constructor(private readonly opts: MxOptions) {
+    this.messages = new RateWindow(opts.policy.rateWindowMs);
+    this.recipientsSeen = new RateWindow(opts.policy.rateWindowMs);
     const server = new SmtpServerWithCodes({
       ...opts.tls(),
       name: opts.hostname,
@@ -77,7 +92,22 @@ export class MxService {
         this.adopters.delete(key);
         cb();
       },
+      onConnect: (session, cb) => {
+        const ip = session.remoteAddress;
+        const n = (this.open.get(ip) ?? 0) + 1;
+        this.open.set(ip, n);
+        const limit = opts.policy.connectionLimit;
+        if (limit > 0 && n > limit && !this.trusted(session)) return cb(replyError(TOO_MANY_CONNECTIONS));
+        cb();
+      },
+      onClose: (session) => {
+        const n = (this.open.get(session.remoteAddress) ?? 1) - 1;
+        if (n > 0) this.open.set(session.remoteAddress, n);
+        else this.open.delete(session.remoteAddress);
+      },
       onMailFrom: (address, session, cb) => {
+        const limit = opts.policy.messageRateLimit;
+        if (limit > 0 && !this.trusted(session) && this.messages.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
         this.txs.set(session, { tx: opts.delivery.begin({ sender: address.address }), sender: address.address, recipients: [] });
         cb();
       },
@@ -123,6 +153,7 @@ export class MxService {
     if (!t) return TEMP_FAILURE;
     const p = this.opts.policy;
     if (t.recipients.length >= p.recipientLimit) return TOO_MANY;
+    if (p.recipientRateLimit > 0 && !this.trusted(session) && this.recipientsSeen.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
     const helo = this.heloReply(session);
     if (helo) return helo;
     if (p.rejectNonFqdnSender && t.sender !== '' && !fqdnAddress(t.sender)) {

@@ -22,6 +22,12 @@ import { drain, limitSize } from './data-stream.js';
 import { SmtpServerWithCodes } from './enhanced-codes.js';
 import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
 
+export interface LoginGuard {
+  isBanned(ip: string): boolean;
+  /** Returns the delay (ms) before answering the failure. */
+  failure(ip: string, account: string): number;
+}
+
 /** Where relayed mail waits for the queue manager (queue/spool.ts). */
 export interface OutboundSpool {
   /** A path for the staged message (same filesystem as the spool). */
@@ -35,6 +41,8 @@ export interface SubmissionOptions {
   /** true for 465: the socket is TLS from the start. */
   implicitTls: boolean;
   rejectSenderLoginMismatch: boolean;
+  /** Failed-login counting and bans (security/auth-guard.ts). */
+  guard: LoginGuard;
   directory: UserDirectory;
   delivery: DeliveryService;
   spool: OutboundSpool;
@@ -46,6 +54,7 @@ export interface SubmissionOptions {
 
 const AUTH_FAILED: SmtpReply = { code: 535, text: '5.7.8 Error: authentication failed' };
 const AUTH_TEMP: SmtpReply = { code: 454, text: '4.7.0 Temporary authentication failure' };
+const BANNED: SmtpReply = { code: 421, text: '4.7.0 Too many failed logins from your address, try again later' };
 const MAX_HEADER_BYTES = 256 * 1024;
 
 interface Transaction {
@@ -75,6 +84,11 @@ export class SubmissionService {
       hideDSN: false,
       disableReverseLookup: true,
       logger: false,
+      onConnect: (session, cb) => {
+        if (!opts.guard.isBanned(session.remoteAddress)) return cb();
+        opts.log.info({ ip: session.remoteAddress }, 'refused: banned after failed logins');
+        cb(replyError(BANNED));
+      },
       onSecure: (socket, _session, cb) => {
         const key = `${socket.remoteAddress}:${socket.remotePort}`;
         this.adopters.get(key)?.(socket);
@@ -119,7 +133,10 @@ export class SubmissionService {
       return user.user;
     } catch (err) {
       this.opts.log.warn({ session: session.id, user: username, ip: session.remoteAddress, err: (err as Error).message }, 'submission login failed');
-      throw err instanceof TempFailure ? AUTH_TEMP : AUTH_FAILED;
+      if (err instanceof TempFailure) throw AUTH_TEMP;
+      const delay = this.opts.guard.failure(session.remoteAddress, username);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      throw AUTH_FAILED;
     }
   }
 
