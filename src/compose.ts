@@ -20,6 +20,7 @@ import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
 import { Spool } from './queue/spool.js';
 import { AuthGuard } from './security/auth-guard.js';
+import { RateWindow } from './security/rate-window.js';
 import { NetworkList } from './core/cidr.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
@@ -112,9 +113,10 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       connectionLimit: config.smtp.client_connection_count_limit,
       messageRateLimit: config.smtp.client_message_rate_limit,
       recipientRateLimit: config.smtp.client_recipient_rate_limit,
-      rateWindowMs: config.smtp.rate_time_unit * 1000,
     },
     delivery,
+    messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
+    recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     // Certificates are loaded at start(): smtp-server gets them then through attachTls.
     tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
     attachTls: (server) => certs.attach(server),

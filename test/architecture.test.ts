@@ -36,6 +36,8 @@ const ALLOWED: Record<string, string[]> = {
   directory: ['core'],
   mailstore: ['core'],
   delivery: ['core', 'directory/types', 'mailstore'],
+  security: ['core'],
+  queue: ['core'],
   protocols: ['core', 'config', 'directory/types', 'mailstore/types', 'delivery/types'],
   daemon: ['core', 'config', 'directory/types'],
   cli: ['core', 'config', 'compose', 'directory'],

@@ -13,6 +13,7 @@ import { Directory } from '../../src/directory/directory.js';
 import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
+import { RateWindow } from '../../src/security/rate-window.js';
 import { RawClient } from '../helpers/raw-smtp.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -48,12 +49,13 @@ describe('SMTP on port 25 (MX)', () => {
     const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
       rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true,
-      ...limits, rateWindowMs: 60_000,
+      ...limits,
     });
     const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
     for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
         hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, log: silentLogger,
+        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000),
         tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
         now: () => new Date('2026-11-23T12:00:00Z'),
       });

@@ -19,7 +19,6 @@ import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
-import { RateWindow } from '../../security/rate-window.js';
 import { SmtpServerWithCodes } from './enhanced-codes.js';
 import { limitSize, drain } from './data-stream.js';
 import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
@@ -32,11 +31,16 @@ export interface MxPolicy {
   rejectNonFqdnHelo: boolean;
   rejectNonFqdnSender: boolean;
   rejectNonFqdnRecipient: boolean;
-  /** Per client IP within rateWindowMs; 0 = no limit; mynetworks exempt. */
+  /** Per client IP; 0 = no limit; mynetworks exempt. Rates count within the counters' window. */
   connectionLimit: number;
   messageRateLimit: number;
   recipientRateLimit: number;
-  rateWindowMs: number;
+}
+
+/** Events per key in a time window (security/rate-window.ts). */
+export interface RateCounter {
+  /** Records one event; returns the count in the window, this one included. */
+  hit(key: string): number;
 }
 
 export interface MxOptions {
@@ -44,6 +48,8 @@ export interface MxOptions {
   maxMessageSize: number;
   policy: MxPolicy;
   delivery: DeliveryService;
+  messageRate: RateCounter;
+  recipientRate: RateCounter;
   /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
   tls: () => tls.TlsOptions;
   attachTls: (server: { setSecureContext(o: tls.SecureContextOptions): void }) => void;
@@ -68,14 +74,10 @@ export class MxService {
   private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
   /** Open connections per client IP (smtpd_client_connection_count_limit). */
   private readonly open = new Map<string, number>();
-  private readonly messages: RateWindow;
-  private readonly recipientsSeen: RateWindow;
   /** Connections waiting for STARTTLS, by remote address and port, to report the TLS socket. */
   private readonly adopters = new Map<string, (replacement: net.Socket) => void>();
 
   constructor(private readonly opts: MxOptions) {
-    this.messages = new RateWindow(opts.policy.rateWindowMs);
-    this.recipientsSeen = new RateWindow(opts.policy.rateWindowMs);
     const server = new SmtpServerWithCodes({
       ...opts.tls(),
       name: opts.hostname,
@@ -107,7 +109,7 @@ export class MxService {
       },
       onMailFrom: (address, session, cb) => {
         const limit = opts.policy.messageRateLimit;
-        if (limit > 0 && !this.trusted(session) && this.messages.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
+        if (limit > 0 && !this.trusted(session) && opts.messageRate.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
         this.txs.set(session, { tx: opts.delivery.begin({ sender: address.address }), sender: address.address, recipients: [] });
         cb();
       },
@@ -153,7 +155,7 @@ export class MxService {
     if (!t) return TEMP_FAILURE;
     const p = this.opts.policy;
     if (t.recipients.length >= p.recipientLimit) return TOO_MANY;
-    if (p.recipientRateLimit > 0 && !this.trusted(session) && this.recipientsSeen.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
+    if (p.recipientRateLimit > 0 && !this.trusted(session) && this.opts.recipientRate.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
     const helo = this.heloReply(session);
     if (helo) return helo;
     if (p.rejectNonFqdnSender && t.sender !== '' && !fqdnAddress(t.sender)) {
