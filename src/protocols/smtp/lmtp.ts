@@ -5,8 +5,8 @@
  * Postfix expects from Dovecot LMTP. Built on smtp-server with `lmtp: true`.
  */
 import type net from 'node:net';
-import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { SmtpServerWithCodes } from './enhanced-codes.js';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { AdaptedSmtpServer } from './server-adapter.js';
 import { drain, limitSize } from './data-stream.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
@@ -20,12 +20,12 @@ export interface LmtpOptions {
 }
 
 export class LmtpService {
-  private readonly server: SMTPServer;
+  private readonly server: AdaptedSmtpServer;
   /** The delivery of each session's current transaction (MAIL FROM → end of DATA). */
   private readonly txs = new WeakMap<SMTPServerSession, { tx: DeliveryTx; accepted: string[] }>();
 
   constructor(private readonly opts: LmtpOptions) {
-    this.server = new SmtpServerWithCodes({
+    this.server = new AdaptedSmtpServer({
       lmtp: true,
       name: opts.hostname,
       banner: 'tsmail LMTP ready',
@@ -55,7 +55,7 @@ export class LmtpService {
 
   /** The listener's connection handler. */
   handle(socket: net.Socket): void {
-    this.server.connect(socket);
+    this.server.accept(socket);
   }
 
   private async rcpt(address: string, session: SMTPServerSession): Promise<SmtpReply | null> {

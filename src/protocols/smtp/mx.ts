@@ -14,13 +14,14 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
-import { SmtpServerWithCodes } from './enhanced-codes.js';
+import { AdaptedSmtpServer } from './server-adapter.js';
 import { limitSize, drain } from './data-stream.js';
+import { receivedHeader } from './received.js';
 import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
 
 export interface MxPolicy {
@@ -70,15 +71,13 @@ interface Transaction {
 }
 
 export class MxService {
-  private readonly server: SMTPServer;
+  private readonly server: AdaptedSmtpServer;
   private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
   /** Open connections per client IP (smtpd_client_connection_count_limit). */
   private readonly open = new Map<string, number>();
-  /** Connections waiting for STARTTLS, by remote address and port, to report the TLS socket. */
-  private readonly adopters = new Map<string, (replacement: net.Socket) => void>();
 
   constructor(private readonly opts: MxOptions) {
-    const server = new SmtpServerWithCodes({
+    const server = new AdaptedSmtpServer({
       ...opts.tls(),
       name: opts.hostname,
       banner: 'tsmail',
@@ -88,12 +87,6 @@ export class MxService {
       hideDSN: false,
       disableReverseLookup: true,
       logger: false,
-      onSecure: (socket, _session, cb) => {
-        const key = `${socket.remoteAddress}:${socket.remotePort}`;
-        this.adopters.get(key)?.(socket);
-        this.adopters.delete(key);
-        cb();
-      },
       onConnect: (session, cb) => {
         const ip = session.remoteAddress;
         const n = (this.open.get(ip) ?? 0) + 1;
@@ -126,11 +119,8 @@ export class MxService {
     this.server = server;
   }
 
-  handle(socket: net.Socket, adopt: (replacement: net.Socket) => void = () => {}): void {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.adopters.set(key, adopt);
-    socket.once('close', () => this.adopters.delete(key));
-    this.server.connect(socket);
+  handle(socket: net.Socket, adopt?: (replacement: net.Socket) => void): void {
+    this.server.accept(socket, adopt);
   }
 
   private trusted(session: SMTPServerSession): boolean {
@@ -203,17 +193,11 @@ export class MxService {
     return { code: 250, text: `2.0.0 Ok: queued as ${session.id}` };
   }
 
-  /** RFC 5321 4.4 trace header, with the TLS details as Postfix's smtpd_tls_received_header. */
   private received(session: SMTPServerSession, t: Transaction): string {
-    const helo = session.hostNameAppearsAs || 'unknown';
-    const tlsInfo = session.secure && session.tlsOptions
-      ? `\r\n\t(using ${session.tlsOptions.version ?? 'TLS'} with cipher ${session.tlsOptions.name})`
-      : '';
-    const proto = session.transmissionType || 'ESMTP';
-    const rcpt = t.recipients.length === 1 ? `\r\n\tfor <${t.recipients[0]}>` : '';
-    const date = (this.opts.now?.() ?? new Date()).toUTCString().replace('GMT', '+0000');
-    return `Received: from ${sanitize(helo)} ([${session.remoteAddress}])${tlsInfo}\r\n\tby ${this.opts.hostname} (tsmail) with ${proto} id ${session.id}${rcpt};\r\n\t${date}\r\n`;
+    const forRecipient = t.recipients.length === 1 ? t.recipients[0] : undefined;
+    return receivedHeader(session, this.opts.hostname, { forRecipient, date: this.opts.now?.() ?? new Date() });
   }
+
 }
 
 /** reject_non_fqdn_*: user@domain with a fully qualified domain (or an address literal). */
@@ -224,9 +208,4 @@ function fqdnAddress(address: string): boolean {
   } catch {
     return /@\[[0-9a-fA-F:.]+\]$/.test(address);
   }
-}
-
-/** A HELO name goes into a header: keep it to what a host name can contain. */
-function sanitize(s: string): string {
-  return s.replace(/[^A-Za-z0-9.\-:[\]_]/g, '?').slice(0, 255);
 }

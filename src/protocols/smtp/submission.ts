@@ -13,13 +13,14 @@ import { open, unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import addressparser from 'nodemailer/lib/addressparser';
-import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { AuthFailure, TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
 import { drain, limitSize } from './data-stream.js';
-import { SmtpServerWithCodes } from './enhanced-codes.js';
+import { AdaptedSmtpServer } from './server-adapter.js';
+import { receivedHeader } from './received.js';
 import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
 
 export interface LoginGuard {
@@ -65,12 +66,11 @@ interface Transaction {
 }
 
 export class SubmissionService {
-  private readonly server: SMTPServer;
+  private readonly server: AdaptedSmtpServer;
   private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
-  private readonly adopters = new Map<string, (replacement: net.Socket) => void>();
 
   constructor(private readonly opts: SubmissionOptions) {
-    const server = new SmtpServerWithCodes({
+    const server = new AdaptedSmtpServer({
       ...opts.tls(),
       secure: opts.implicitTls,
       name: opts.hostname,
@@ -88,12 +88,6 @@ export class SubmissionService {
         if (!opts.guard.isBanned(session.remoteAddress)) return cb();
         opts.log.info({ ip: session.remoteAddress }, 'refused: banned after failed logins');
         cb(replyError(BANNED));
-      },
-      onSecure: (socket, _session, cb) => {
-        const key = `${socket.remoteAddress}:${socket.remotePort}`;
-        this.adopters.get(key)?.(socket);
-        this.adopters.delete(key);
-        cb();
       },
       onAuth: (auth, session, cb) => {
         void this.auth(auth.username ?? '', auth.password ?? '', session).then(
@@ -116,13 +110,10 @@ export class SubmissionService {
     this.server = server;
   }
 
-  handle(socket: net.Socket, adopt: (replacement: net.Socket) => void = () => {}): void {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.adopters.set(key, adopt);
-    socket.once('close', () => this.adopters.delete(key));
+  handle(socket: net.Socket, adopt?: (replacement: net.Socket) => void): void {
     // For 465 the listener already did the TLS handshake; with `secure` (and no needsUpgrade)
     // smtp-server takes the socket as the TLS connection it is.
-    this.server.connect(socket);
+    this.server.accept(socket, adopt);
   }
 
   private async auth(username: string, password: string, session: SMTPServerSession): Promise<string> {
@@ -223,10 +214,9 @@ export class SubmissionService {
   }
 
   private received(session: SMTPServerSession): string {
-    const tlsInfo = session.secure && session.tlsOptions ? `\r\n\t(using ${session.tlsOptions.version ?? 'TLS'} with cipher ${session.tlsOptions.name})` : '';
-    const date = (this.opts.now?.() ?? new Date()).toUTCString().replace('GMT', '+0000');
-    return `Received: from ${(session.hostNameAppearsAs || 'unknown').replace(/[^A-Za-z0-9.\-:[\]_]/g, '?')} ([${session.remoteAddress}])${tlsInfo}\r\n\t(Authenticated sender: ${session.user})\r\n\tby ${this.opts.hostname} (tsmail) with ${session.transmissionType || 'ESMTPSA'} id ${session.id};\r\n\t${date}\r\n`;
+    return receivedHeader(session, this.opts.hostname, { user: session.user as string, date: this.opts.now?.() ?? new Date() });
   }
+
 }
 
 async function writeFileFrom(file: string, head: Buffer, body: NodeJS.ReadableStream): Promise<void> {
