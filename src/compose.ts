@@ -22,6 +22,7 @@ import { Spool } from './queue/spool.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { RateWindow } from './security/rate-window.js';
 import { NetworkList } from './core/cidr.js';
+import { SystemResolver } from './core/resolver.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from './daemon/tls.js';
@@ -110,11 +111,13 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       rejectNonFqdnHelo: config.smtp.reject_non_fqdn_helo_hostname,
       rejectNonFqdnSender: config.smtp.reject_non_fqdn_sender,
       rejectNonFqdnRecipient: config.smtp.reject_non_fqdn_recipient,
+      rejectUnknownSenderDomain: config.smtp.reject_unknown_sender_domain,
       connectionLimit: config.smtp.client_connection_count_limit,
       messageRateLimit: config.smtp.client_message_rate_limit,
       recipientRateLimit: config.smtp.client_recipient_rate_limit,
     },
     delivery,
+    resolver: new SystemResolver(config.dns.servers),
     messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     // Certificates are loaded at start(): smtp-server gets them then through attachTls.

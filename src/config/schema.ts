@@ -133,6 +133,8 @@ const smtpSection = z.strictObject({
   /** reject_non_fqdn_sender, reject_non_fqdn_recipient. */
   reject_non_fqdn_sender: z.boolean().default(true),
   reject_non_fqdn_recipient: z.boolean().default(true),
+  /** reject_unknown_sender_domain (no MX/A/AAAA: 550; DNS trouble: 450). */
+  reject_unknown_sender_domain: z.boolean().default(true),
   /** Per client IP, clients in mynetworks exempt (smtpd_client_event_limit_exceptions). Seed 000. */
   client_connection_count_limit: z.number().int().min(0).default(10),
   client_message_rate_limit: z.number().int().min(0).default(100),

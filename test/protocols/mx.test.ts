@@ -14,6 +14,7 @@ import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
 import { RateWindow } from '../../src/security/rate-window.js';
+import { StaticResolver } from '../../src/core/resolver.js';
 import { RawClient } from '../helpers/raw-smtp.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -48,14 +49,20 @@ describe('SMTP on port 25 (MX)', () => {
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
     const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
-      rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true,
+      rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true,
       ...limits,
+    });
+    // A fake DNS: the senders used here exist; two domains do not / cannot be looked up.
+    const dns = new StaticResolver({
+      'remote.example': { MX: ['mx.remote.example'] },
+      'elsewhere.example': { A: ['192.0.2.80'] },
+      'servfail.example': { MX: 'SERVFAIL' },
     });
     const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
     for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
         hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, log: silentLogger,
-        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000),
+        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000), resolver: dns,
         tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
         now: () => new Date('2026-11-23T12:00:00Z'),
       });
@@ -136,6 +143,11 @@ describe('SMTP on port 25 (MX)', () => {
     expect(await attempt(strict, null, 'x@remote.example', 'bob@example.test')).toMatch(/^503 /);
     expect(await attempt(strict, 'mail.remote.example', 'x@localhost', 'bob@example.test')).toMatch(/^504 5\.5\.2 <x@localhost>: Sender address rejected/);
     expect(await attempt(strict, 'mail.remote.example', 'x@remote.example', 'bob@localhost')).toMatch(/^504 5\.5\.2 <bob@localhost>: Recipient address rejected/);
+    // reject_unknown_sender_domain: no MX/A/AAAA → 550 5.1.8; DNS failure → 450 4.1.8, never a bounce
+    expect(await attempt(strict, 'mail.remote.example', 'x@nxdomain.example', 'bob@example.test')).toMatch(/^550 5\.1\.8 <x@nxdomain\.example>: Sender address rejected: Domain not found/);
+    expect(await attempt(strict, 'mail.remote.example', 'x@servfail.example', 'bob@example.test')).toMatch(/^450 4\.1\.8 /);
+    expect(await attempt(strict, 'mail.remote.example', 'x@elsewhere.example', 'bob@example.test')).toMatch(/^250 /);
+    expect(await attempt(trusting, 'localhost', 'x@nxdomain.example', 'bob@example.test')).toMatch(/^250 /);
     // mynetworks skips the HELO checks (permit_mynetworks) ...
     expect(await attempt(trusting, 'localhost', 'x@remote.example', 'bob@example.test')).toMatch(/^250 /);
     // ... and may relay once the outbound queue exists; until then: a temporary refusal

@@ -17,6 +17,7 @@ import type tls from 'node:tls';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
+import type { Resolver } from '../../core/resolver.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
 import { AdaptedSmtpServer } from './server-adapter.js';
@@ -32,6 +33,8 @@ export interface MxPolicy {
   rejectNonFqdnHelo: boolean;
   rejectNonFqdnSender: boolean;
   rejectNonFqdnRecipient: boolean;
+  /** reject_unknown_sender_domain: the sender's domain must have an MX or an address record. */
+  rejectUnknownSenderDomain: boolean;
   /** Per client IP; 0 = no limit; mynetworks exempt. Rates count within the counters' window. */
   connectionLimit: number;
   messageRateLimit: number;
@@ -49,6 +52,7 @@ export interface MxOptions {
   maxMessageSize: number;
   policy: MxPolicy;
   delivery: DeliveryService;
+  resolver: Resolver;
   messageRate: RateCounter;
   recipientRate: RateCounter;
   /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
@@ -68,6 +72,8 @@ interface Transaction {
   tx: DeliveryTx;
   sender: string;
   recipients: string[];
+  /** The sender-domain verdict, looked up once per transaction. */
+  senderDomain?: Promise<SmtpReply | null>;
 }
 
 export class MxService {
@@ -151,6 +157,11 @@ export class MxService {
     if (p.rejectNonFqdnSender && t.sender !== '' && !fqdnAddress(t.sender)) {
       return { code: 504, text: `5.5.2 <${t.sender}>: Sender address rejected: need fully-qualified address` };
     }
+    if (p.rejectUnknownSenderDomain && t.sender !== '' && !this.trusted(session)) {
+      t.senderDomain ??= this.checkSenderDomain(t.sender);
+      const reply = await t.senderDomain;
+      if (reply) return reply;
+    }
     if (p.rejectNonFqdnRecipient && !fqdnAddress(address)) {
       return { code: 504, text: `5.5.2 <${address}>: Recipient address rejected: need fully-qualified address` };
     }
@@ -168,6 +179,24 @@ export class MxService {
     const reply = rcptReply(status);
     if (!reply) t.recipients.push(address);
     return reply;
+  }
+
+  /**
+   * Postfix reject_unknown_sender_domain: no MX and no A/AAAA record → 550 5.1.8 (seed 001's
+   * unknown_address_reject_code); a DNS failure is never a reason to bounce: 450 4.1.8.
+   */
+  private async checkSenderDomain(sender: string): Promise<SmtpReply | null> {
+    const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
+    if (domain.startsWith('[')) return null; // address literal
+    try {
+      for (const type of ['MX', 'A', 'AAAA'] as const) {
+        if ((await this.opts.resolver.lookup(domain, type)).length) return null;
+      }
+      return { code: 550, text: `5.1.8 <${sender}>: Sender address rejected: Domain not found` };
+    } catch (err) {
+      this.opts.log.warn({ domain, err: (err as Error).message }, 'sender domain lookup failed');
+      return { code: 450, text: `4.1.8 <${sender}>: Sender address rejected: Domain not found (DNS temporary failure)` };
+    }
   }
 
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
