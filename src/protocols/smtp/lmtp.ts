@@ -44,10 +44,10 @@ export class LmtpService {
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null));
+        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
       },
       onData: (stream, session, cb) => {
-        void this.data(stream, session).then((replies) => cb(null, replies));
+        void this.data(stream, session).then((replies) => cb(null, replies), () => cb(replyError(TEMP_FAILURE)));
       },
     });
     this.server.on('error', (err) => opts.log.debug({ err: err.message }, 'lmtp session error'));

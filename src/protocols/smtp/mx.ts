@@ -113,10 +113,10 @@ export class MxService {
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null));
+        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
       },
       onData: (stream, session, cb) => {
-        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text));
+        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text), () => cb(replyError(TEMP_FAILURE)));
       },
     });
     // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.

@@ -96,13 +96,13 @@ export class SubmissionService {
         );
       },
       onMailFrom: (address, session, cb) => {
-        void this.mailFrom(address.address, session).then((reply) => cb(reply ? replyError(reply) : null));
+        void this.mailFrom(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null));
+        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
       },
       onData: (stream, session, cb) => {
-        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text));
+        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text), () => cb(replyError(TEMP_FAILURE)));
       },
     });
     opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
