@@ -1,21 +1,17 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailStore } from '../../src/compose.js';
-import { parseConfig } from '../../src/config/load.js';
 import { NetworkList } from '../../src/core/cidr.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
-import { LocalDelivery } from '../../src/delivery/local-delivery.js';
-import { Directory } from '../../src/directory/directory.js';
-import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
 import { RateWindow } from '../../src/security/rate-window.js';
 import { StaticResolver } from '../../src/core/resolver.js';
 import { RawClient } from '../helpers/raw-smtp.js';
+import { mailFixture } from '../helpers/mail-fixture.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('SMTP on port 25 (MX)', () => {
@@ -38,14 +34,8 @@ describe('SMTP on port 25 (MX)', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    await writeFile(path.join(dir, 'users'), 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n');
-    await writeFile(path.join(dir, 'aliases'), 'team@example.test alice@example.test, bob@example.test\n');
-    const config = parseConfig('data_dir = "."\n[mail]\nmax_message_size = 3000\n', path.join(dir, 't.toml'));
-    const backend = new PasswdFileBackend({ passwdFile: path.join(dir, 'users'), aliasesFile: path.join(dir, 'aliases'), domainsFile: path.join(dir, 'domains'), configDomains: ['example.test'] });
-    hasher = new PasswordHasher({ defaultScheme: 'PLAIN', workers: 0 });
-    const directory = new Directory(backend, hasher, { mailLocation: config.mail.location, recipientDelimiter: '+' }, silentLogger);
-    const store = createMailStore(config, silentLogger);
-    const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
+    let delivery;
+    ({ delivery, hasher } = await mailFixture(dir, 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n', 'team@example.test alice@example.test, bob@example.test\n'));
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
     const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,

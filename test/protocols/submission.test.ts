@@ -1,21 +1,17 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailStore } from '../../src/compose.js';
-import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
-import { LocalDelivery } from '../../src/delivery/local-delivery.js';
-import { Directory } from '../../src/directory/directory.js';
-import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { SubmissionService } from '../../src/protocols/smtp/submission.js';
 import { Spool } from '../../src/queue/spool.js';
 import { AuthGuard } from '../../src/security/auth-guard.js';
 import { NetworkList } from '../../src/core/cidr.js';
 import { RawClient } from '../helpers/raw-smtp.js';
+import { mailFixture } from '../helpers/mail-fixture.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('submission (587 STARTTLS, 465 TLS)', () => {
@@ -42,14 +38,9 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    await writeFile(path.join(dir, 'users'), 'alice@example.test:{PLAIN}alice-pw:::::\nbob@example.test:{PLAIN}bob-pw:::::\n');
-    await writeFile(path.join(dir, 'aliases'), 'info@example.test alice@example.test\n');
-    const config = parseConfig('data_dir = "."\n', path.join(dir, 't.toml'));
-    const backend = new PasswdFileBackend({ passwdFile: path.join(dir, 'users'), aliasesFile: path.join(dir, 'aliases'), domainsFile: path.join(dir, 'domains'), configDomains: ['example.test'] });
-    hasher = new PasswordHasher({ defaultScheme: 'PLAIN', workers: 0 });
-    const directory = new Directory(backend, hasher, { mailLocation: config.mail.location, recipientDelimiter: '+' }, silentLogger);
-    const store = createMailStore(config, silentLogger);
-    const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
+    const fx = await mailFixture(dir, 'alice@example.test:{PLAIN}alice-pw:::::\nbob@example.test:{PLAIN}bob-pw:::::\n', 'info@example.test alice@example.test\n');
+    const { directory, delivery } = fx;
+    hasher = fx.hasher;
     const spool = new Spool(path.join(dir, 'queue'));
     await spool.init();
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mail.example.test' }, silentLogger);

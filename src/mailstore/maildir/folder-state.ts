@@ -215,17 +215,15 @@ export class FolderState {
       if (!this.loaded) await this.syncLocked();
       const bases = files.map((f) => parseMaildirName(f.file).base);
       const uidOf = await this.assignUids(bases, true);
-      const added: number[] = [];
-      files.forEach((f, i) => {
+      for (const f of files) {
         const n = parseMaildirName(f.file);
         const uid = uidOf.get(n.base)!;
-        if (this.byUid.has(uid)) return;
+        if (this.byUid.has(uid)) continue; // a concurrent sync already picked it up
         this.insert({
           uid, base: n.base, sub: 'cur', file: f.file, flags: n.flags, size: n.size ?? 0, vsize: n.vsize ?? n.size ?? 0,
           mtimeMs: f.mtimeMs, modseq: ++this.highestModseq,
         });
-        added.push(uid);
-      });
+      }
       // this.signature stays as the last full listing left it: the next sync lists the folder
       // again, so a file another process added meanwhile cannot hide behind our own change.
       this.scheduleIndexWrite();
