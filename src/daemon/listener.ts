@@ -37,6 +37,12 @@ export class Listener {
     return this.sockets.size;
   }
 
+  /** The bound TCP port (the one the OS chose for port 0); null for unix sockets or before start. */
+  get port(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
+  }
+
   /** The bound address (useful when the config said port 0). */
   address(): string {
     const a = this.server?.address();

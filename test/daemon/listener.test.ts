@@ -21,7 +21,7 @@ describe('Listener shutdown', () => {
   it('stops accepting at once but lets running sessions finish', async () => {
     const l = new Listener({ name: 'test', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: echoUntilBye }, silentLogger);
     await l.start();
-    const port = Number(l.address().split(':').pop());
+    const port = l.port!;
     const client = await connect(port);
     let stopped = false;
     const stopping = l.stop(10_000).then(() => (stopped = true));
@@ -43,7 +43,7 @@ describe('Listener shutdown', () => {
   it('cuts sessions that outlive the grace period', async () => {
     const l = new Listener({ name: 'test', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: echoUntilBye }, silentLogger);
     await l.start();
-    const client = await connect(Number(l.address().split(':').pop()));
+    const client = await connect(l.port!);
     const closed = new Promise((r) => client.once('close', r));
     await l.stop(200);
     await closed;
@@ -56,7 +56,7 @@ describe('Listener shutdown', () => {
       handler: () => { throw new Error('boom'); },
     }, silentLogger);
     await l.start();
-    const s = net.connect(Number(l.address().split(':').pop()), '127.0.0.1');
+    const s = net.connect(l.port!, '127.0.0.1');
     await new Promise((r) => s.once('close', r));
     expect(l.connections).toBe(0);
     await l.stop(0);

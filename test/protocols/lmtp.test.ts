@@ -37,7 +37,7 @@ describe('LMTP (RFC 2033)', () => {
     const lmtp = new LmtpService({ hostname: 'mx.example.test', maxMessageSize: 2000, delivery, log: silentLogger });
     listener = new Listener({ name: 'lmtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s) => lmtp.handle(s) }, silentLogger);
     await listener.start();
-    port = Number(listener.address().split(':').pop());
+    port = listener.port!;
   });
   afterAll(async () => {
     await listener.stop(0);
@@ -160,7 +160,7 @@ describe('LMTP (RFC 2033)', () => {
     const l = new Listener({ name: 'lmtp2', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s) => service.handle(s) }, silentLogger);
     await l.start();
     try {
-      const c = await RawClient.connect(Number(l.address().split(':').pop()));
+      const c = await RawClient.connect(l.port!);
       c.send('LHLO mx.test\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\n');
       const r = await c.replies(3);
       expect(r[2]).toMatch(/^451 4\.3\.0 /);

@@ -61,7 +61,7 @@ describe('SMTP on port 25 (MX)', () => {
       listeners.push(l);
     }
     await certs.reload();
-    [strict, trusting, limited, limitedTrusted] = listeners.map((l) => Number(l.address().split(':').pop())) as [number, number, number, number];
+    [strict, trusting, limited, limitedTrusted] = listeners.map((l) => l.port!) as [number, number, number, number];
   });
   afterAll(async () => {
     // also proves that a session upgraded with STARTTLS is still tracked (and cut) at shutdown

@@ -61,7 +61,7 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
       await l.start();
       listeners.push(l);
     }
-    [port587, port465] = listeners.map((l) => Number(l.address().split(':').pop())) as [number, number];
+    [port587, port465] = listeners.map((l) => l.port!) as [number, number];
   });
   afterAll(async () => {
     for (const l of listeners) {

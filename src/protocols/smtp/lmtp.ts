@@ -10,7 +10,7 @@ import { AdaptedSmtpServer } from './server-adapter.js';
 import { drain, limitSize } from './data-stream.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
-import { deliveryReply, rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
+import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, deliveryReply, rcptReply, replyError } from './replies.js';
 
 export interface LmtpOptions {
   hostname: string;
@@ -44,7 +44,7 @@ export class LmtpService {
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
+        answer(this.rcpt(address.address, session), cb);
       },
       onData: (stream, session, cb) => {
         void this.data(stream, session).then((replies) => cb(null, replies), () => cb(replyError(TEMP_FAILURE)));

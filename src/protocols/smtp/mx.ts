@@ -23,7 +23,7 @@ import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../deliver
 import { AdaptedSmtpServer } from './server-adapter.js';
 import { limitSize, drain } from './data-stream.js';
 import { receivedHeader } from './received.js';
-import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
+import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
 
 export interface MxPolicy {
   mynetworks: NetworkList;
@@ -113,10 +113,10 @@ export class MxService {
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
+        answer(this.rcpt(address.address, session), cb);
       },
       onData: (stream, session, cb) => {
-        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text), () => cb(replyError(TEMP_FAILURE)));
+        answerData(this.data(stream, session), cb);
       },
     });
     // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.

@@ -33,3 +33,16 @@ export function deliveryReply(recipient: string, status: RecipientStatus, sessio
   if (status.kind === 'delivered') return { code: 250, text: `2.0.0 <${recipient}> ${sessionId} Saved` };
   return rcptReply(status) ?? TEMP_FAILURE;
 }
+
+/**
+ * Answers a smtp-server hook from an async check: null accepts, a reply refuses, and anything
+ * unexpected becomes 451 4.3.0 rather than a client left waiting.
+ */
+export function answer(check: Promise<SmtpReply | null>, cb: (err?: Error | null) => void): void {
+  check.then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
+}
+
+/** The same for the end of DATA: 250 carries its text, anything else is an error reply. */
+export function answerData(result: Promise<SmtpReply>, cb: (err: Error | null, message?: string) => void): void {
+  result.then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text), () => cb(replyError(TEMP_FAILURE)));
+}

@@ -21,7 +21,7 @@ import type { UserDirectory } from '../../directory/types.js';
 import { drain, limitSize } from './data-stream.js';
 import { AdaptedSmtpServer } from './server-adapter.js';
 import { receivedHeader } from './received.js';
-import { rcptReply, replyError, TEMP_FAILURE, TOO_BIG, type SmtpReply } from './replies.js';
+import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
 
 export interface LoginGuard {
   isBanned(ip: string): boolean;
@@ -96,13 +96,13 @@ export class SubmissionService {
         );
       },
       onMailFrom: (address, session, cb) => {
-        void this.mailFrom(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
+        answer(this.mailFrom(address.address, session), cb);
       },
       onRcptTo: (address, session, cb) => {
-        void this.rcpt(address.address, session).then((reply) => cb(reply ? replyError(reply) : null), () => cb(replyError(TEMP_FAILURE)));
+        answer(this.rcpt(address.address, session), cb);
       },
       onData: (stream, session, cb) => {
-        void this.data(stream, session).then((reply) => cb(reply.code === 250 ? null : replyError(reply), reply.text), () => cb(replyError(TEMP_FAILURE)));
+        answerData(this.data(stream, session), cb);
       },
     });
     opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
