@@ -97,10 +97,13 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     uniqueName: () => store.uniqueName(),
     log: log.child({ component: 'delivery' }),
   });
+  const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
   const lmtp = new LmtpService({
+    limits,
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
   });
   const mx = new MxService({
+    limits,
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     policy: {
@@ -134,6 +137,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     ignore: new NetworkList(config.security.ignoreip),
   });
   const submissionFor = (implicitTls: boolean) => new SubmissionService({
+    limits,
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     implicitTls,

@@ -141,6 +141,9 @@ const smtpSection = z.strictObject({
   client_recipient_rate_limit: z.number().int().min(0).default(200),
   /** anvil_rate_time_unit, seconds. */
   rate_time_unit: z.number().int().min(1).default(60),
+  /** smtpd_timeout (seconds) and the process limit: for the smtp, submission(s) and lmtp listeners each. */
+  timeout: z.number().int().min(1).default(300),
+  max_clients: z.number().int().min(1).default(100),
 });
 
 /** Failed-login protection shared by submission, IMAP and POP3 (what fail2ban did in the seeds). */

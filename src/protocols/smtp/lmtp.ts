@@ -6,13 +6,15 @@
  */
 import type net from 'node:net';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { AdaptedSmtpServer } from './server-adapter.js';
+import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 import { drain, limitSize } from './data-stream.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
 import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, deliveryReply, rcptReply, replyError } from './replies.js';
 
 export interface LmtpOptions {
+  /** smtpd_timeout and max clients (server-adapter.ts). */
+  limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;
   delivery: DeliveryService;
@@ -49,7 +51,7 @@ export class LmtpService {
       onData: (stream, session, cb) => {
         void this.data(stream, session).then((replies) => cb(null, replies), () => cb(replyError(TEMP_FAILURE)));
       },
-    });
+    }, opts.limits);
     this.server.on('error', (err) => opts.log.debug({ err: err.message }, 'lmtp session error'));
   }
 

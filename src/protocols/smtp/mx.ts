@@ -20,7 +20,7 @@ import type { NetworkList } from '../../core/cidr.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
-import { AdaptedSmtpServer } from './server-adapter.js';
+import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 import { limitSize, drain } from './data-stream.js';
 import { receivedHeader } from './received.js';
 import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
@@ -48,6 +48,8 @@ export interface RateCounter {
 }
 
 export interface MxOptions {
+  /** smtpd_timeout and max clients (server-adapter.ts). */
+  limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;
   policy: MxPolicy;
@@ -118,7 +120,7 @@ export class MxService {
       onData: (stream, session, cb) => {
         answerData(this.data(stream, session), cb);
       },
-    });
+    }, opts.limits);
     // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.
     opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
     server.on('error', (err) => opts.log.debug({ err: err.message }, 'smtp session error'));

@@ -5,7 +5,10 @@
  *    each connection is created here (as SMTPServer.connect does) with a `send` that leaves a
  *    reply whose text already starts with an enhanced code alone;
  *  - after STARTTLS a TLSSocket takes over the connection and the plain socket goes quiet, so
- *    `accept` reports the new socket to the listener (`adopt`), which tracks sessions for shutdown.
+ *    `accept` reports the new socket to the listener (`adopt`), which tracks sessions for shutdown;
+ *  - it advertises AUTH before STARTTLS and then refuses it; Postfix with smtpd_tls_auth_only
+ *    does not offer AUTH on a plain connection at all, and clients that see AUTH there may try
+ *    it (or give up on TLS), so the EHLO reply of a plain connection drops the AUTH line.
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -13,6 +16,14 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/** smtpd_timeout and the process limit, for every SMTP-family listener. */
+export interface SessionLimits {
+  /** Idle time allowed while waiting for the client (ms). */
+  timeoutMs: number;
+  /** Connections served at once by this listener; more get `421`. */
+  maxClients: number;
+}
 
 /** smtp-server's own replies whose enhanced code RFC 3207/3463 define more precisely. */
 function ownCode(code: number, data: unknown): string | undefined {
@@ -25,10 +36,11 @@ export class AdaptedSmtpServer extends SMTPServer {
   /** Connections waiting for STARTTLS, by remote address and port. */
   private readonly adopters: Map<string, (replacement: net.Socket) => void>;
 
-  constructor(options: SMTPServerOptions) {
+  constructor(options: SMTPServerOptions, limits?: SessionLimits) {
     const adopters = new Map<string, (replacement: net.Socket) => void>();
     super({
       ...options,
+      ...(limits ? { socketTimeout: limits.timeoutMs, maxClients: limits.maxClients } : {}),
       onSecure: (socket, session, cb) => {
         const key = `${socket.remoteAddress}:${socket.remotePort}`;
         adopters.get(key)?.(socket as net.Socket);
@@ -52,6 +64,7 @@ export class AdaptedSmtpServer extends SMTPServer {
     const connection = new SMTPConnection(this, socket, socketOptions ?? undefined);
     const send = connection.send.bind(connection);
     connection.send = (code, data, context) => {
+      if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !/^AUTH\b/.test(line));
       const replaced = ownCode(code, data);
       if (replaced) return send(code, replaced, false);
       return send(code, data, typeof data === 'string' && ENHANCED.test(data) ? false : context);

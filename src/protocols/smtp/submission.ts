@@ -19,7 +19,7 @@ import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
 import { drain, limitSize } from './data-stream.js';
-import { AdaptedSmtpServer } from './server-adapter.js';
+import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 import { receivedHeader } from './received.js';
 import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
 
@@ -37,6 +37,8 @@ export interface OutboundSpool {
 }
 
 export interface SubmissionOptions {
+  /** smtpd_timeout and max clients (server-adapter.ts). */
+  limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;
   /** true for 465: the socket is TLS from the start. */
@@ -104,7 +106,7 @@ export class SubmissionService {
       onData: (stream, session, cb) => {
         answerData(this.data(stream, session), cb);
       },
-    });
+    }, opts.limits);
     opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
     server.on('error', (err) => opts.log.debug({ err: err.message }, 'submission session error'));
     this.server = server;
