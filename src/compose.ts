@@ -18,6 +18,9 @@ import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
+import { BccMaps } from './protocols/smtp/bcc.js';
+import { Dnsbl } from './protocols/smtp/dnsbl.js';
+import { MessageAuthenticator } from './protocols/smtp/mail-auth.js';
 import { Spool } from './queue/spool.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { RateWindow } from './security/rate-window.js';
@@ -102,6 +105,9 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     limits,
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
   });
+  const spool = new Spool(path.join(config.data_dir, 'queue'));
+  const resolver = new SystemResolver(config.dns.servers);
+  const bcc = new BccMaps(config.mail.sender_bcc, config.mail.recipient_bcc, config.mail.recipient_delimiter);
   const mx = new MxService({
     limits,
     hostname: config.hostname,
@@ -118,9 +124,16 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       connectionLimit: config.smtp.client_connection_count_limit,
       messageRateLimit: config.smtp.client_message_rate_limit,
       recipientRateLimit: config.smtp.client_recipient_rate_limit,
+      rejectSenderTlds: config.smtp.rejected_sender_tlds,
     },
     delivery,
-    resolver: new SystemResolver(config.dns.servers),
+    spool,
+    resolver,
+    dnsbl: new Dnsbl(config.smtp.dnsbl, resolver, log.child({ component: 'dnsbl' })),
+    bcc,
+    authenticator: config.smtp.verify_sender_auth
+      ? new MessageAuthenticator(resolver, config.hostname, { dmarcReject: config.smtp.dmarc_reject, spfReject: config.smtp.spf_reject }, log.child({ component: 'mailauth' }))
+      : undefined,
     messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     // Certificates are loaded at start(): smtp-server gets them then through attachTls.
@@ -128,7 +141,6 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     attachTls: (server) => certs.attach(server),
     log: log.child({ listener: 'smtp' }),
   });
-  const spool = new Spool(path.join(config.data_dir, 'queue'));
   // One guard for every login service, so failures on any protocol count together.
   const guard = new AuthGuard({
     maxFailures: config.security.auth_max_failures,
@@ -146,6 +158,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     directory,
     delivery,
     spool,
+    bcc,
     tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
     attachTls: (server) => certs.attach(server),
     log: log.child({ listener: implicitTls ? 'submissions' : 'submission' }),

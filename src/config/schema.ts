@@ -100,6 +100,9 @@ const foldersSection = z.strictObject({
   archive: z.string().default(''),
 });
 
+const bccKey = z.string().regex(/^[^@\s]*@[^@\s]+$/, 'expected "user@domain" or "@domain"');
+const bccTarget = z.string().regex(/^[^@\s]+@[^@\s]+$/, 'expected an address "user@domain"');
+
 const mailSection = z.strictObject({
   location: z.string().refine((s) => /^maildir:./.test(s), {
     message: 'only "maildir:PATH" locations are supported (Dovecot syntax, %d %n %u %h expand)',
@@ -109,6 +112,9 @@ const mailSection = z.strictObject({
   /** Extra room in the Trash folder beyond the user's quota (Dovecot `quota_rule2 = Trash:storage=+100M`). */
   trash_quota_extra: size.prefault('0'),
   folders: foldersSection.prefault({}),
+  /** sender_bcc_maps / recipient_bcc_maps (seed 004): "user@dom" or "@dom" → address that gets a blind copy. */
+  sender_bcc: z.record(bccKey, bccTarget).default({}),
+  recipient_bcc: z.record(bccKey, bccTarget).default({}),
 });
 
 const cidr = z.string().refine((v) => {
@@ -141,6 +147,16 @@ const smtpSection = z.strictObject({
   client_recipient_rate_limit: z.number().int().min(0).default(200),
   /** anvil_rate_time_unit, seconds. */
   rate_time_unit: z.number().int().min(1).default(60),
+  /** check_sender_access with a table of TLDs (seed 004's rejected_tlds): "xyz" refuses user@any.xyz. */
+  rejected_sender_tlds: z.array(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, 'expected a domain suffix such as "xyz"').transform((v) => v.toLowerCase())).default([]),
+  /** reject_rbl_client: DNS blocklist zones, "zone" or "zone=127.0.0.2" (only that answer counts). */
+  dnsbl: z.array(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+(=\d+\.\d+\.\d+\.\d+)?$/i, 'expected "zone" or "zone=127.0.0.2"')).default([]),
+  /** SPF/DKIM/DMARC/ARC on mail from outside mynetworks, with an Authentication-Results header. */
+  verify_sender_auth: z.boolean().default(true),
+  /** Refuse mail whose DMARC fails under p=reject (OpenDMARC RejectFailures). */
+  dmarc_reject: z.boolean().default(true),
+  /** Refuse mail whose SPF result is fail (policyd-spf Mail_From_reject = Fail). */
+  spf_reject: z.boolean().default(false),
   /** smtpd_timeout (seconds) and the process limit: for the smtp, submission(s) and lmtp listeners each. */
   timeout: z.number().int().min(1).default(300),
   max_clients: z.number().int().min(1).default(100),

@@ -7,7 +7,7 @@
 import { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import { TempFailure } from './errors.js';
 
-export type RecordType = 'MX' | 'A' | 'AAAA' | 'TXT';
+export type RecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR';
 
 export interface Resolver {
   lookup(name: string, type: RecordType): Promise<string[]>;
@@ -35,6 +35,8 @@ export class SystemResolver implements Resolver {
           return await this.dns.resolve6(name);
         case 'TXT':
           return (await this.dns.resolveTxt(name)).map((parts) => parts.join(''));
+        case 'PTR':
+          return await this.dns.resolvePtr(name);
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -6,7 +6,7 @@
  *   <spool>/tmp/<id>          message being written (never read by anyone else)
  *   <spool>/tmp/<id>.json     its envelope being written
  *   <spool>/queued/<id>       the message (RFC 5322, CRLF line ends as received)
- *   <spool>/queued/<id>.json  {"from": "...", "to": ["..."], "received": ISO date}
+ *   <spool>/queued/<id>.json  {"from": "...", "to": ["..."], "dsn"?: {...}, "received": ISO date}
  *
  * The message is renamed into queued/ first and the envelope last: a queued/<id> without its
  * .json is an interrupted enqueue (not acknowledged) and may be deleted.
@@ -20,6 +20,12 @@ import { fsyncDir } from '../core/atomic-file.js';
 export interface SpoolEnvelope {
   from: string;
   to: string[];
+  /** DSN parameters (RFC 3461) given with MAIL FROM and RCPT TO, for the delivery reports. */
+  dsn?: {
+    ret?: string;
+    envid?: string;
+    recipients?: Record<string, { notify?: string[]; orcpt?: string }>;
+  };
 }
 
 export class Spool {

@@ -9,6 +9,7 @@ import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
 import { RateWindow } from '../../src/security/rate-window.js';
+import { Spool } from '../../src/queue/spool.js';
 import { StaticResolver } from '../../src/core/resolver.js';
 import { RawClient } from '../helpers/raw-smtp.js';
 import { mailFixture } from '../helpers/mail-fixture.js';
@@ -26,6 +27,7 @@ describe('SMTP on port 25 (MX)', () => {
   /** Ports with tiny per-client limits: outside and inside mynetworks. */
   let limited: number;
   let limitedTrusted: number;
+  let spool: Spool;
   const maildir = (u: string) => path.join(dir, 'vmail/example.test', u);
   const messages = async (u: string) => {
     const files = await readdir(path.join(maildir(u), 'new')).catch(() => [] as string[]);
@@ -39,7 +41,7 @@ describe('SMTP on port 25 (MX)', () => {
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
     const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
-      rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true,
+      rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true, rejectSenderTlds: [],
       ...limits,
     });
     // A fake DNS: the senders used here exist; two domains do not / cannot be looked up.
@@ -48,10 +50,12 @@ describe('SMTP on port 25 (MX)', () => {
       'elsewhere.example': { A: ['192.0.2.80'] },
       'servfail.example': { MX: 'SERVFAIL' },
     });
+    spool = new Spool(path.join(dir, 'queue'));
+    await spool.init();
     const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
     for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
-        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, log: silentLogger,
+        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, spool, log: silentLogger,
         messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000), resolver: dns,
         tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
         now: () => new Date('2026-11-23T12:00:00Z'),
@@ -140,8 +144,33 @@ describe('SMTP on port 25 (MX)', () => {
     expect(await attempt(trusting, 'localhost', 'x@nxdomain.example', 'bob@example.test')).toMatch(/^250 /);
     // mynetworks skips the HELO checks (permit_mynetworks) ...
     expect(await attempt(trusting, 'localhost', 'x@remote.example', 'bob@example.test')).toMatch(/^250 /);
-    // ... and may relay once the outbound queue exists; until then: a temporary refusal
-    expect(await attempt(trusting, 'localhost', 'x@remote.example', 'someone@gmail.example')).toMatch(/^451 4\.7\.1 /);
+    // ... and may relay (permit_mynetworks before reject_unauth_destination)
+    expect(await attempt(trusting, 'localhost', 'x@remote.example', 'someone@gmail.example')).toMatch(/^250 /);
+  });
+
+  it('relays for mynetworks into the durable outbound spool, with the DSN parameters', async () => {
+    const before = new Set(await readdir(path.join(dir, 'queue/queued')));
+    const c = await RawClient.connect(trusting);
+    c.send('EHLO app.internal\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<app@example.test> RET=HDRS ENVID=abc123\r\nRCPT TO:<friend@gmail.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;friend@gmail.example\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n');
+    const r = await c.replies(4);
+    expect(r.slice(0, 3).every((l) => l.startsWith('250')), r.join('|')).toBe(true);
+    c.send('Subject: relayed\r\n\r\nbody line\r\n.\r\n');
+    expect((await c.replies(1))[0]).toMatch(/^250 2\.0\.0 /);
+    c.socket.destroy();
+    const added = (await readdir(path.join(dir, 'queue/queued'))).filter((f) => !before.has(f));
+    const envFile = added.find((f) => f.endsWith('.json'))!;
+    const env = JSON.parse(await readFile(path.join(dir, 'queue/queued', envFile), 'utf8'));
+    expect(env).toMatchObject({
+      from: 'app@example.test', to: ['friend@gmail.example'],
+      dsn: { ret: 'HDRS', envid: 'abc123', recipients: { 'friend@gmail.example': { notify: ['FAILURE', 'DELAY'], orcpt: 'rfc822;friend@gmail.example' } } },
+    });
+    const queued = await readFile(path.join(dir, 'queue/queued', envFile.replace(/\.json$/, '')), 'utf8');
+    expect(queued).toMatch(/^Received: from app\.internal /);
+    expect(queued.endsWith('Subject: relayed\r\n\r\nbody line\r\n')).toBe(true);
+    // the local recipient of the same message got it too
+    expect((await messages('bob')).some((t) => t.includes('Subject: relayed'))).toBe(true);
   });
 
   it('limits recipients per message (452 4.5.3)', async () => {

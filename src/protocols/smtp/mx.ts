@@ -1,29 +1,34 @@
 /**
  * SMTP for other mail servers (port 25), with the restrictions of the seeds' main.cf:
  *  - mail only for our domains and existing addresses (reject_unlisted_recipient, 550 5.1.1);
- *    anything else is relaying: `554 5.7.1 Relay access denied` (reject_unauth_destination);
- *  - HELO required; invalid or non-FQDN HELO names, non-FQDN senders and recipients refused,
- *    at RCPT time as Postfix does with smtpd_delay_reject = yes; clients in mynetworks skip the
- *    HELO checks (permit_mynetworks);
- *  - smtpd_recipient_limit, SIZE (552 5.3.4 at MAIL and while the data streams in), STARTTLS
- *    offered with the server certificate, no AUTH on this port, no VRFY;
- *  - a `Received:` line on top, then local delivery; `250` only when the message is durable for
- *    every recipient, else `451 4.3.0` (the sender retries; nothing is half-accepted).
- * Not yet (later parts of issue 5): relaying for mynetworks (needs the outbound queue), sender
- * domain DNS checks, rate limits, SPF/DKIM/DMARC.
+ *    anything else is relaying: `554 5.7.1 Relay access denied` (reject_unauth_destination),
+ *    except for clients in mynetworks, whose relayed mail goes to the outbound spool;
+ *  - HELO required; invalid or non-FQDN HELO names, non-FQDN senders and recipients, unknown
+ *    sender domains, senders in rejected TLDs (check_sender_access) and clients on DNS
+ *    blocklists (reject_rbl_client) refused, all at RCPT time as Postfix does with
+ *    smtpd_delay_reject = yes; clients in mynetworks skip these checks (permit_mynetworks);
+ *  - smtpd_recipient_limit, per-client rate limits, SIZE (552 5.3.4 at MAIL and while the data
+ *    streams in), STARTTLS offered with the server certificate, no AUTH on this port, no VRFY;
+ *  - at the end of DATA: SPF/DKIM/DMARC/ARC (mail-auth.ts) for clients outside mynetworks, bcc
+ *    maps, then `Authentication-Results` and `Received:` on top and delivery; `250` only when the
+ *    message is durable for every recipient, else `451 4.3.0` (nothing is half-accepted).
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Logger } from '../../core/logger.js';
-import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
+import type { DeliveryService } from '../../delivery/types.js';
 import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
-import { limitSize, drain } from './data-stream.js';
+import { drain } from './data-stream.js';
 import { receivedHeader } from './received.js';
-import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
+import { type SmtpReply, TEMP_FAILURE, answer, answerData, replyError } from './replies.js';
+import { type OutboundSpool, Routing } from './routing.js';
+import type { BccMaps } from './bcc.js';
+import type { Dnsbl } from './dnsbl.js';
+import type { MessageAuthenticator } from './mail-auth.js';
 
 export interface MxPolicy {
   mynetworks: NetworkList;
@@ -35,6 +40,8 @@ export interface MxPolicy {
   rejectNonFqdnRecipient: boolean;
   /** reject_unknown_sender_domain: the sender's domain must have an MX or an address record. */
   rejectUnknownSenderDomain: boolean;
+  /** check_sender_access with a rejected-TLD table: sender domains ending in these are refused. */
+  rejectSenderTlds: readonly string[];
   /** Per client IP; 0 = no limit; mynetworks exempt. Rates count within the counters' window. */
   connectionLimit: number;
   messageRateLimit: number;
@@ -54,7 +61,15 @@ export interface MxOptions {
   maxMessageSize: number;
   policy: MxPolicy;
   delivery: DeliveryService;
+  /** Relayed mail from mynetworks. */
+  spool: OutboundSpool;
   resolver: Resolver;
+  /** reject_rbl_client zones (none: no lookups). */
+  dnsbl?: Dnsbl;
+  /** sender_bcc_maps / recipient_bcc_maps. */
+  bcc?: BccMaps;
+  /** SPF/DKIM/DMARC/ARC; absent: no checks, no Authentication-Results. */
+  authenticator?: MessageAuthenticator;
   messageRate: RateCounter;
   recipientRate: RateCounter;
   /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
@@ -71,9 +86,8 @@ const MESSAGE_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too much mail f
 const RECIPIENT_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too many recipients from your address' };
 
 interface Transaction {
-  tx: DeliveryTx;
+  routing: Routing;
   sender: string;
-  recipients: string[];
   /** The sender-domain verdict, looked up once per transaction. */
   senderDomain?: Promise<SmtpReply | null>;
 }
@@ -83,6 +97,8 @@ export class MxService {
   private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
   /** Open connections per client IP (smtpd_client_connection_count_limit). */
   private readonly open = new Map<string, number>();
+  /** The DNSBL verdict, looked up once per connection. */
+  private readonly listed = new WeakMap<SMTPServerSession, Promise<SmtpReply | null>>();
 
   constructor(private readonly opts: MxOptions) {
     const server = new AdaptedSmtpServer({
@@ -111,11 +127,12 @@ export class MxService {
       onMailFrom: (address, session, cb) => {
         const limit = opts.policy.messageRateLimit;
         if (limit > 0 && !this.trusted(session) && opts.messageRate.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
-        this.txs.set(session, { tx: opts.delivery.begin({ sender: address.address }), sender: address.address, recipients: [] });
+        const routing = new Routing(opts.delivery, opts.spool, address.address, session, opts.log);
+        this.txs.set(session, { routing, sender: address.address });
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        answer(this.rcpt(address.address, session), cb);
+        answer(this.rcpt(address, session), cb);
       },
       onData: (stream, session, cb) => {
         answerData(this.data(stream, session), cb);
@@ -148,39 +165,61 @@ export class MxService {
     return null;
   }
 
-  private async rcpt(address: string, session: SMTPServerSession): Promise<SmtpReply | null> {
+  private async rcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
     const t = this.txs.get(session);
     if (!t) return TEMP_FAILURE;
     const p = this.opts.policy;
-    if (t.recipients.length >= p.recipientLimit) return TOO_MANY;
-    if (p.recipientRateLimit > 0 && !this.trusted(session) && this.opts.recipientRate.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
+    const trusted = this.trusted(session);
+    if (t.routing.count >= p.recipientLimit) return TOO_MANY;
+    if (p.recipientRateLimit > 0 && !trusted && this.opts.recipientRate.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
     const helo = this.heloReply(session);
     if (helo) return helo;
-    if (p.rejectNonFqdnSender && t.sender !== '' && !fqdnAddress(t.sender)) {
+    if (!trusted) {
+      const sender = await this.senderReply(t);
+      if (sender) return sender;
+      const listed = await this.listedReply(session);
+      if (listed) return listed;
+    }
+    if (p.rejectNonFqdnRecipient && !fqdnAddress(address.address)) {
+      return { code: 504, text: `5.5.2 <${address.address}>: Recipient address rejected: need fully-qualified address` };
+    }
+    // permit_mynetworks before reject_unauth_destination: our own networks may relay.
+    return t.routing.add(address, trusted, RELAY_DENIED);
+  }
+
+  /** smtpd_sender_restrictions: reject_non_fqdn_sender, rejected TLDs, reject_unknown_sender_domain. */
+  private async senderReply(t: Transaction): Promise<SmtpReply | null> {
+    const p = this.opts.policy;
+    if (t.sender === '') return null;
+    if (p.rejectNonFqdnSender && !fqdnAddress(t.sender)) {
       return { code: 504, text: `5.5.2 <${t.sender}>: Sender address rejected: need fully-qualified address` };
     }
-    if (p.rejectUnknownSenderDomain && t.sender !== '' && !this.trusted(session)) {
+    const domain = t.sender.slice(t.sender.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
+    if (p.rejectSenderTlds.some((tld) => domain === tld || domain.endsWith(`.${tld}`))) {
+      return { code: 554, text: `5.7.1 <${t.sender}>: Sender address rejected: Access denied` };
+    }
+    if (p.rejectUnknownSenderDomain) {
       t.senderDomain ??= this.checkSenderDomain(t.sender);
-      const reply = await t.senderDomain;
-      if (reply) return reply;
+      return t.senderDomain;
     }
-    if (p.rejectNonFqdnRecipient && !fqdnAddress(address)) {
-      return { code: 504, text: `5.5.2 <${address}>: Recipient address rejected: need fully-qualified address` };
+    return null;
+  }
+
+  /** reject_rbl_client, once per connection; Postfix's wording. */
+  private listedReply(session: SMTPServerSession): Promise<SmtpReply | null> {
+    const dnsbl = this.opts.dnsbl;
+    if (!dnsbl?.enabled) return Promise.resolve(null);
+    let verdict = this.listed.get(session);
+    if (!verdict) {
+      const ip = session.remoteAddress;
+      verdict = dnsbl.check(ip).then((hit) => {
+        if (!hit) return null;
+        this.opts.log.info({ session: session.id, ip, zone: hit.zone, answer: hit.answer }, 'client on DNS blocklist');
+        return { code: 554, text: `5.7.1 Service unavailable; Client host [${ip}] blocked using ${hit.zone}` };
+      });
+      this.listed.set(session, verdict);
     }
-    let status: RecipientStatus | null;
-    try {
-      status = await t.tx.addRecipient(address);
-    } catch (err) {
-      this.opts.log.error({ session: session.id, err: (err as Error).message }, 'recipient check failed');
-      return TEMP_FAILURE;
-    }
-    if (status?.kind === 'relay') {
-      // Relaying for mynetworks needs the outbound queue (a later part): say so temporarily.
-      return this.trusted(session) ? { code: 451, text: '4.7.1 Relaying is not available yet, try again later' } : RELAY_DENIED;
-    }
-    const reply = rcptReply(status);
-    if (!reply) t.recipients.push(address);
-    return reply;
+    return verdict;
   }
 
   /**
@@ -208,24 +247,34 @@ export class MxService {
       await drain(stream);
       return TEMP_FAILURE;
     }
-    const limited = limitSize(stream, this.opts.maxMessageSize);
-    let results: RecipientStatus[];
+    const staged = await t.routing.stage(stream, this.opts.maxMessageSize);
+    if (!('stream' in staged)) return staged;
     try {
-      results = await t.tx.commit(limited.out, this.received(session, t));
+      let head = this.received(session, t);
+      const auth = this.opts.authenticator;
+      if (auth && !this.trusted(session)) {
+        const verdict = await auth.check(staged.buffer() ?? staged.stream(), {
+          ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '', sender: t.sender,
+        });
+        this.opts.log.info({ session: session.id, from: t.sender, ...verdict.summary }, 'sender authentication');
+        if (verdict.reject) return verdict.reject;
+        head = verdict.headers + head;
+      }
+      for (const bcc of this.opts.bcc?.copiesFor(t.sender, [...t.routing.local, ...t.routing.remote]) ?? []) await t.routing.addBlind(bcc);
+      const reply = await t.routing.commit(staged, head);
+      this.opts.log.info({ session: session.id, from: t.sender, local: t.routing.local, remote: t.routing.remote, ok: reply.code === 250 }, 'smtp delivery');
+      return reply;
     } catch (err) {
-      await drain(stream);
-      if (limited.exceeded) return TOO_BIG;
-      this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'message not stored');
+      this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'message not taken');
       return TEMP_FAILURE;
+    } finally {
+      await staged.dispose();
     }
-    const failed = results.find((r) => r.kind !== 'delivered');
-    this.opts.log.info({ session: session.id, from: t.sender, rcpts: t.recipients, ok: !failed }, 'smtp delivery');
-    if (failed) return rcptReply(failed) ?? TEMP_FAILURE;
-    return { code: 250, text: `2.0.0 Ok: queued as ${session.id}` };
   }
 
   private received(session: SMTPServerSession, t: Transaction): string {
-    const forRecipient = t.recipients.length === 1 ? t.recipients[0] : undefined;
+    const all = [...t.routing.local, ...t.routing.remote];
+    const forRecipient = all.length === 1 ? all[0] : undefined;
     return receivedHeader(session, this.opts.hostname, { forRecipient, date: this.opts.now?.() ?? new Date() });
   }
 

@@ -4,36 +4,29 @@
  * only after AUTH (`530 5.7.0`), and the authenticated user may only send as its own addresses
  * and aliases — envelope sender and From header (Postfix reject_sender_login_mismatch, `553 5.7.1`).
  *
- * The message is first staged (one write, parsed for its From header on the way), then stored
- * for local recipients through delivery and for others in the durable outbound spool; `250`
- * comes only when both are durable.
+ * The message is first staged (routing.ts: in memory, or a file when large) and its From header
+ * checked, then stored for local recipients through delivery and for others in the durable
+ * outbound spool, with bcc maps applied; `250` comes only when both are durable.
  */
-import { createReadStream } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import addressparser from 'nodemailer/lib/addressparser';
-import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { AuthFailure, TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
+import type { DeliveryService } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
-import { drain, limitSize } from './data-stream.js';
+import { drain } from './data-stream.js';
+import type { BccMaps } from './bcc.js';
+import { type OutboundSpool, Routing } from './routing.js';
 import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 import { receivedHeader } from './received.js';
-import { type SmtpReply, TEMP_FAILURE, TOO_BIG, answer, answerData, rcptReply, replyError } from './replies.js';
+import { type SmtpReply, TEMP_FAILURE, answer, answerData, replyError } from './replies.js';
 
 export interface LoginGuard {
   isBanned(ip: string): boolean;
   /** Returns the delay (ms) before answering the failure. */
   failure(ip: string, account: string): number;
-}
-
-/** Where relayed mail waits for the queue manager (queue/spool.ts). */
-export interface OutboundSpool {
-  /** A path for the staged message (same filesystem as the spool). */
-  stagingPath(): string;
-  enqueue(envelope: { from: string; to: string[] }, message: NodeJS.ReadableStream | Buffer): Promise<string>;
 }
 
 export interface SubmissionOptions {
@@ -49,6 +42,8 @@ export interface SubmissionOptions {
   directory: UserDirectory;
   delivery: DeliveryService;
   spool: OutboundSpool;
+  /** sender_bcc_maps / recipient_bcc_maps. */
+  bcc?: BccMaps;
   tls: () => tls.TlsOptions;
   attachTls: (server: { setSecureContext(o: tls.SecureContextOptions): void }) => void;
   log: Logger;
@@ -58,18 +53,10 @@ export interface SubmissionOptions {
 const AUTH_FAILED: SmtpReply = { code: 535, text: '5.7.8 Error: authentication failed' };
 const AUTH_TEMP: SmtpReply = { code: 454, text: '4.7.0 Temporary authentication failure' };
 const BANNED: SmtpReply = { code: 421, text: '4.7.0 Too many failed logins from your address, try again later' };
-const MAX_HEADER_BYTES = 256 * 1024;
-
-interface Transaction {
-  tx: DeliveryTx;
-  sender: string;
-  local: string[];
-  remote: string[];
-}
 
 export class SubmissionService {
   private readonly server: AdaptedSmtpServer;
-  private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
+  private readonly txs = new WeakMap<SMTPServerSession, Routing>();
 
   constructor(private readonly opts: SubmissionOptions) {
     const server = new AdaptedSmtpServer({
@@ -101,7 +88,7 @@ export class SubmissionService {
         answer(this.mailFrom(address.address, session), cb);
       },
       onRcptTo: (address, session, cb) => {
-        answer(this.rcpt(address.address, session), cb);
+        answer(this.rcpt(address, session), cb);
       },
       onData: (stream, session, cb) => {
         answerData(this.data(stream, session), cb);
@@ -139,7 +126,7 @@ export class SubmissionService {
       const mismatch = await this.notOwned(user, [sender]);
       if (mismatch) return mismatch;
     }
-    this.txs.set(session, { tx: this.opts.delivery.begin({ sender }), sender, local: [], remote: [] });
+    this.txs.set(session, new Routing(this.opts.delivery, this.opts.spool, sender, session, this.opts.log));
     return null;
   }
 
@@ -158,60 +145,36 @@ export class SubmissionService {
     return null;
   }
 
-  private async rcpt(address: string, session: SMTPServerSession): Promise<SmtpReply | null> {
-    const t = this.txs.get(session);
-    if (!t) return TEMP_FAILURE;
-    let status: RecipientStatus | null;
-    try {
-      status = await t.tx.addRecipient(address);
-    } catch {
-      return TEMP_FAILURE;
-    }
-    if (status?.kind === 'relay') {
-      // permit_sasl_authenticated: mail for other domains goes to the outbound spool.
-      t.remote.push(address);
-      return null;
-    }
-    const reply = rcptReply(status);
-    if (!reply) t.local.push(address);
-    return reply;
+  private async rcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
+    const routing = this.txs.get(session);
+    if (!routing) return TEMP_FAILURE;
+    // permit_sasl_authenticated: mail for other domains goes to the outbound spool.
+    return routing.add(address, true, TEMP_FAILURE);
   }
 
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
-    const t = this.txs.get(session);
+    const routing = this.txs.get(session);
     this.txs.delete(session);
-    if (!t) {
+    if (!routing) {
       await drain(stream);
       return TEMP_FAILURE;
     }
-    const staged = this.opts.spool.stagingPath();
-    const limited = limitSize(stream, this.opts.maxMessageSize);
+    const staged = await routing.stage(stream, this.opts.maxMessageSize);
+    if (!('stream' in staged)) return staged;
     try {
-      try {
-        await writeFileFrom(staged, Buffer.from(this.received(session)), limited.out);
-      } catch (err) {
-        await drain(stream);
-        if (limited.exceeded) return TOO_BIG;
-        throw err;
-      }
       if (this.opts.rejectSenderLoginMismatch) {
-        const from = fromAddresses(await readHeaderBlock(staged));
-        const mismatch = await this.notOwned(session.user as string, from);
+        const mismatch = await this.notOwned(session.user as string, fromAddresses(await staged.headerBlock()));
         if (mismatch) return mismatch;
       }
-      if (t.remote.length) await this.opts.spool.enqueue({ from: t.sender, to: t.remote }, createReadStream(staged));
-      if (t.local.length) {
-        const results = await t.tx.commit(createReadStream(staged));
-        const failed = results.find((r) => r.kind !== 'delivered');
-        if (failed) return rcptReply(failed) ?? TEMP_FAILURE;
-      }
-      this.opts.log.info({ session: session.id, user: session.user, local: t.local, remote: t.remote }, 'submission accepted');
-      return { code: 250, text: `2.0.0 Ok: queued as ${session.id}` };
+      for (const bcc of this.opts.bcc?.copiesFor(routing.sender, [...routing.local, ...routing.remote]) ?? []) await routing.addBlind(bcc);
+      const reply = await routing.commit(staged, this.received(session));
+      this.opts.log.info({ session: session.id, user: session.user, local: routing.local, remote: routing.remote, ok: reply.code === 250 }, 'submission accepted');
+      return reply;
     } catch (err) {
       this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'submission not stored');
       return TEMP_FAILURE;
     } finally {
-      await unlink(staged).catch(() => {});
+      await staged.dispose();
     }
   }
 
@@ -219,32 +182,6 @@ export class SubmissionService {
     return receivedHeader(session, this.opts.hostname, { user: session.user as string, date: this.opts.now?.() ?? new Date() });
   }
 
-}
-
-async function writeFileFrom(file: string, head: Buffer, body: NodeJS.ReadableStream): Promise<void> {
-  const fh = await open(file, 'wx', 0o600);
-  try {
-    await fh.write(head);
-    for await (const chunk of body) await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  } catch (err) {
-    await fh.close();
-    await unlink(file).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-}
-
-/** The header section of the staged message (up to the first empty line). */
-async function readHeaderBlock(file: string): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(MAX_HEADER_BYTES), 0, MAX_HEADER_BYTES, 0);
-    const text = buffer.subarray(0, bytesRead).toString('latin1');
-    const end = text.search(/\r?\n\r?\n/);
-    return end < 0 ? text : text.slice(0, end);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Addresses of every From: field (unfolded; RFC 5322 3.6.2), lower-cased. */
