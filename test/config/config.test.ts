@@ -79,6 +79,10 @@ describe('config', () => {
     ['bad hostname', 'hostname = "not a host"', 'hostname: not a valid host name'],
     ['bad domain', '[directory]\ndomains = ["ok.test", "bad domain"]', 'directory.domains.1'],
     ['bad network', '[smtp]\nmynetworks = ["localhost"]', 'smtp.mynetworks.0'],
+    ['bad TLD', '[smtp]\nrejected_sender_tlds = ["xyz", "a b"]', 'smtp.rejected_sender_tlds.1'],
+    ['bad DNSBL zone', '[smtp]\ndnsbl = ["zen.spamhaus.org=127.0.0"]', 'smtp.dnsbl.0'],
+    ['bad bcc key', '[mail.sender_bcc]\n"boss" = "archive@example.com"', 'mail.sender_bcc.boss'],
+    ['bad bcc target', '[mail.recipient_bcc]\n"@example.com" = "archive"', 'mail.recipient_bcc.@example.com'],
   ])('rejects %s naming the key', (_n, toml, message) => {
     expect(() => parseConfig(toml, file)).toThrow(ConfigError);
     expect(() => parseConfig(toml, file)).toThrow(message);
@@ -112,7 +116,7 @@ describe('config', () => {
 
   it('documents every key of the schema in the production example', async () => {
     const text = await readFile(path.join(repoRoot, 'config/production.example.toml'), 'utf8');
-    for (const key of ['hostname', 'data_dir', 'smtp', 'submissions', 'lmtp', 'imaps', 'pop3s', 'cert', 'key', 'backend', 'preset', 'socket', 'database', 'location', 'max_message_size', 'recipient_delimiter', 'servers']) {
+    for (const key of ['hostname', 'data_dir', 'smtp', 'submissions', 'lmtp', 'imaps', 'pop3s', 'cert', 'key', 'backend', 'preset', 'socket', 'database', 'location', 'max_message_size', 'recipient_delimiter', 'servers', 'timeout', 'max_clients', 'rejected_sender_tlds', 'dnsbl', 'verify_sender_auth', 'dmarc_reject', 'spf_reject']) {
       expect(text).toMatch(new RegExp(`^#? ?${key} =`, 'm'));
     }
   });
