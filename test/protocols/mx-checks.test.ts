@@ -141,6 +141,19 @@ describe('port 25 checks: SPF/DKIM/DMARC, DNSBL, TLDs, bcc maps', () => {
     }
   });
 
+  it('removes Authentication-Results that claim our name (RFC 8601 5), keeps others and the body', async () => {
+    const forged = 'Authentication-Results: MX.example.test;\n dkim=pass header.d=bank.example;\n dmarc=pass\n'
+      + 'Authentication-Results: relay.other.example; spf=pass smtp.mailfrom=x@pass.example\n'
+      + plain('x@pass.example', 'forged-ar').replace('hello', 'Authentication-Results: mx.example.test; in the body stays');
+    expect((await send(outside, 'x@pass.example', ['bob@example.test'], forged)).at(-1)).toMatch(/^250 /);
+    const text = (await received('bob', 'forged-ar'))!;
+    const headers = text.slice(0, text.indexOf('\n\n'));
+    expect(headers.match(/^Authentication-Results: mx\.example\.test;/gim)).toHaveLength(1); // ours only
+    expect(text).not.toContain('header.d=bank.example');
+    expect(text).toContain('Authentication-Results: relay.other.example; spf=pass');
+    expect(text).toContain('Message-ID: <forged-ar@x>\n\nAuthentication-Results: mx.example.test; in the body stays\n');
+  });
+
   it('refuses SPF fail only when spf_reject is on (550 5.7.23)', async () => {
     const r = await send(spfStrict, 'x@fail.example', ['bob@example.test'], plain('x@fail.example', 'spf-strict'));
     expect(r.at(-1)).toMatch(/^550 5\.7\.23 /);

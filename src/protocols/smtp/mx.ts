@@ -29,6 +29,7 @@ import { type OutboundSpool, Routing } from './routing.js';
 import type { BccMaps } from './bcc.js';
 import type { Dnsbl } from './dnsbl.js';
 import type { MessageAuthenticator } from './mail-auth.js';
+import { stripOwnAuthResults } from './forged-auth-results.js';
 
 export interface MxPolicy {
   mynetworks: NetworkList;
@@ -247,12 +248,13 @@ export class MxService {
       await drain(stream);
       return TEMP_FAILURE;
     }
-    const staged = await t.routing.stage(stream, this.opts.maxMessageSize);
+    const checked = this.opts.authenticator && !this.trusted(session);
+    const staged = await t.routing.stage(stream, this.opts.maxMessageSize, checked ? stripOwnAuthResults(this.opts.hostname) : undefined);
     if (!('stream' in staged)) return staged;
     try {
       let head = this.received(session, t);
       const auth = this.opts.authenticator;
-      if (auth && !this.trusted(session)) {
+      if (auth && checked) {
         const verdict = await auth.check(staged.buffer() ?? staged.stream(), {
           ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '', sender: t.sender,
         });

@@ -4,6 +4,7 @@
  * of them before `250` is sent. Shared by port 25 (relaying for mynetworks) and submission
  * (relaying for authenticated users).
  */
+import { type Transform, pipeline } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { StagedMessage, withHead } from '../../core/staged-message.js';
 import type { Logger } from '../../core/logger.js';
@@ -79,13 +80,14 @@ export class Routing {
   }
 
   /**
-   * Reads DATA into a staged copy (size-limited). Returns the copy, or the reply when it could
+   * Reads DATA into a staged copy (size-limited, through `filter` if given). Returns the copy, or the reply when it could
    * not be had: too big, or the client went away.
    */
-  async stage(stream: SMTPServerDataStream, maxSize: number): Promise<StagedMessage | SmtpReply> {
+  async stage(stream: SMTPServerDataStream, maxSize: number, filter?: Transform): Promise<StagedMessage | SmtpReply> {
     const limited = limitSize(stream, maxSize);
+    const source = filter ? pipeline(limited.out, filter, () => {}) : limited.out;
     try {
-      return await StagedMessage.from(limited.out, { spillPath: () => this.spool.stagingPath(), memoryLimit: STAGE_IN_MEMORY });
+      return await StagedMessage.from(source, { spillPath: () => this.spool.stagingPath(), memoryLimit: STAGE_IN_MEMORY });
     } catch (err) {
       await drain(stream);
       if (limited.exceeded) return TOO_BIG;
