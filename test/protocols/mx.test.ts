@@ -91,6 +91,32 @@ describe('SMTP on port 25 (MX)', () => {
     expect(text).toMatch(/^Return-Path: <someone@remote\.example>\nDelivered-To: alice\+news@example\.test\nReceived: from mail\.remote\.example \(\[[^\]]+\]\)\n\t\(using TLSv1\.[23] with cipher [^)]+\)\n\tby mx\.example\.test \(tsmail\) with ESMTPS id \S+\n\tfor <alice\+news@example\.test>;\n\tMon, 23 Nov 2026 12:00:00 \+0000\nFrom: someone@remote\.example\n/);
   });
 
+  it('stores the body byte-identical (8-bit, dot-stuffed lines, trailing blanks), only adding header lines on top', async () => {
+    const original = Buffer.concat([
+      Buffer.from('From: x@remote.example\r\nSubject: bytes\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n'),
+      Buffer.from('Gr\xfc\xdfe, \xe9t\xe9\r\n', 'latin1'),
+      Buffer.from('UTF-8: \u00e4\u00f6\u00fc \u{1F600}\r\n.leading dot\r\n..two dots\r\n.\ttab\r\ntrailing blanks   \r\n\r\n\r\n', 'utf8'),
+      Buffer.from('x'.repeat(998) + '\r\nlast line\r\n'),
+    ]);
+    const c = await RawClient.connect(strict);
+    c.send('EHLO mail.remote.example\r\n');
+    await c.replies(1);
+    c.send('MAIL FROM:<x@remote.example> BODY=8BITMIME\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n');
+    expect((await c.replies(3))[2]).toMatch(/^354 /);
+    const stuffed = original.toString('latin1').replace(/^\./gm, '..');
+    c.socket.write(Buffer.concat([Buffer.from(stuffed, 'latin1'), Buffer.from('.\r\n')]));
+    expect((await c.replies(1))[0]).toMatch(/^250 /);
+    c.socket.destroy();
+    const files = await readdir(path.join(maildir('bob'), 'new'));
+    const stored = await Promise.all(files.map((f) => readFile(path.join(maildir('bob'), 'new', f))));
+    const mine = stored.find((b) => b.includes('Subject: bytes'))!;
+    // Maildir keeps LF line ends (as Dovecot does); IMAP/POP3 give CRLF back
+    const asSent = Buffer.from(mine.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+    const start = asSent.indexOf('From: x@remote.example');
+    expect(asSent.subarray(0, start).toString()).toMatch(/^Return-Path: <x@remote\.example>\r\nDelivered-To: bob@example\.test\r\nReceived: from mail\.remote\.example /);
+    expect(asSent.subarray(start).equals(original)).toBe(true);
+  });
+
   it('expands aliases to every mailbox', async () => {
     await transport(strict).sendMail({ envelope: { from: 'x@remote.example', to: ['team@example.test'] }, raw: 'Subject: to the team\r\n\r\nhi\r\n' });
     for (const u of ['alice', 'bob']) expect((await messages(u)).some((t) => t.includes('to the team')), u).toBe(true);
