@@ -106,7 +106,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
   });
   const spool = new Spool(path.join(config.data_dir, 'queue'));
-  const resolver = new SystemResolver(config.dns.servers);
+  const resolver = new SystemResolver(config.dns.servers, config.dns.timeout * 1000);
   const bcc = new BccMaps(config.mail.sender_bcc, config.mail.recipient_bcc, config.mail.recipient_delimiter);
   const mx = new MxService({
     limits,

@@ -179,6 +179,8 @@ const submissionSection = z.strictObject({
 
 const dnsSection = z.strictObject({
   servers: z.array(hostPort).default([]),
+  /** Seconds to wait for one answer before asking again (twice in all), then a temporary failure. */
+  timeout: z.number().min(0.1).max(60).default(5),
 });
 
 const logSection = z.strictObject({

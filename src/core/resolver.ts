@@ -3,6 +3,7 @@
  * so tests use fixed records and never the internet. `lookup` answers the records of one type:
  * an empty list when the name or the type does not exist (NXDOMAIN, NODATA), TempFailure when
  * the answer could not be had (SERVFAIL, timeout, no server), which callers turn into 4xx.
+ * MX answers are exchange names by preference; a null MX (RFC 7505, `MX 0 .`) is ''.
  */
 import { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import { TempFailure } from './errors.js';
@@ -28,7 +29,7 @@ export class SystemResolver implements Resolver {
     try {
       switch (type) {
         case 'MX':
-          return (await this.dns.resolveMx(name)).sort((a, b) => a.priority - b.priority).map((r) => r.exchange);
+          return (await this.dns.resolveMx(name)).sort((a, b) => a.priority - b.priority).map((r) => r.exchange.replace(/^\.$/, ''));
         case 'A':
           return await this.dns.resolve4(name);
         case 'AAAA':

@@ -24,6 +24,7 @@ describe('config', () => {
     expect(c.mail.max_message_size).toBe(50 * 1024 * 1024);
     expect(c.mail.recipient_delimiter).toBe('+');
     expect(c.dns.servers).toEqual([]);
+    expect(c.dns.timeout).toBe(5);
     expect(c.mail.folders).toEqual({ drafts: 'Drafts', sent: 'Sent', trash: 'Trash', junk: 'Junk', archive: '' });
     expect(c.mail.trash_quota_extra).toBe(0);
     expect([c.mail.sender_bcc, c.mail.recipient_bcc]).toEqual([{}, {}]);

@@ -55,7 +55,11 @@ function mailauthResolver(resolver: Resolver): DNSResolver {
     }
     if (!records.length) throw fail('ENOTFOUND');
     if (type === 'TXT') return records.map((r) => [r]);
-    if (type === 'MX') return records.map((exchange, priority) => ({ exchange, priority }));
+    if (type === 'MX') {
+      const hosts = records.filter((exchange) => exchange !== ''); // a null MX names no host
+      if (!hosts.length) throw fail('ENODATA');
+      return hosts.map((exchange, priority) => ({ exchange, priority }));
+    }
     return records;
   }) as DNSResolver;
 }

@@ -231,7 +231,12 @@ export class MxService {
     const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
     if (domain.startsWith('[')) return null; // address literal
     try {
-      for (const type of ['MX', 'A', 'AAAA'] as const) {
+      const mx = await this.opts.resolver.lookup(domain, 'MX');
+      if (mx.length === 1 && mx[0] === '') {
+        return { code: 550, text: `5.7.27 <${sender}>: Sender address rejected: Domain ${domain} does not accept mail (nullMX)` };
+      }
+      if (mx.length) return null;
+      for (const type of ['A', 'AAAA'] as const) {
         if ((await this.opts.resolver.lookup(domain, type)).length) return null;
       }
       return { code: 550, text: `5.1.8 <${sender}>: Sender address rejected: Domain not found` };
