@@ -101,6 +101,9 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     log: log.child({ component: 'delivery' }),
   });
   const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
+  // smtpd_recipient_limit covers submission too (Postfix applies it to every smtpd); LMTP keeps
+  // the library-wide cap, as Postfix's lmtp client splits its deliveries by its own limit.
+  const submissionLimits = { ...limits, maxRecipients: config.smtp.recipient_limit };
   const lmtp = new LmtpService({
     limits,
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
@@ -149,7 +152,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     ignore: new NetworkList(config.security.ignoreip),
   });
   const submissionFor = (implicitTls: boolean) => new SubmissionService({
-    limits,
+    limits: submissionLimits,
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     implicitTls,
@@ -171,13 +174,18 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     submission: (s, adopt) => submission.handle(s, adopt),
     submissions: (s) => submissions.handle(s),
   };
+  const handshakeTimeoutMs = Math.min(config.smtp.timeout, 60) * 1000;
   const listeners: Listener[] = [];
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;
     listeners.push(new Listener({
       name,
       address,
-      tls: IMPLICIT_TLS.has(name) ? { options: () => certs.serverOptions(), attach: (s) => certs.attach(s) } : undefined,
+      // A client that never completes the handshake is not yet a session anyone times out:
+      // the TLS server must (Node's default would hold it for 120 s).
+      tls: IMPLICIT_TLS.has(name)
+        ? { options: () => ({ ...certs.serverOptions(), handshakeTimeout: handshakeTimeoutMs }), attach: (s) => certs.attach(s) }
+        : undefined,
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }

@@ -57,8 +57,12 @@ export class Listener {
     if (this.spec.tls) {
       const tlsServer = tls.createServer(this.spec.tls.options(), onConnection);
       this.detach = this.spec.tls.attach(tlsServer);
-      // A failed handshake is the client's problem; log it at debug level and move on.
-      tlsServer.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
+      // A failed handshake is the client's problem; log it at debug level and move on. With a
+      // listener here Node leaves the socket open (even after a handshake timeout): close it.
+      tlsServer.on('tlsClientError', (err, socket) => {
+        this.log.debug({ err: err.message }, 'TLS handshake failed');
+        socket.destroy();
+      });
       server = tlsServer;
     } else {
       server = net.createServer(onConnection);

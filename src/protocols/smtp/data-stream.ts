@@ -35,9 +35,12 @@ export function limitSize(stream: SMTPServerDataStream, max: number): { out: Tra
 
 /** Reads what the client still sends, so the session can answer after its final dot. */
 export function drain(stream: SMTPServerDataStream): Promise<void> {
-  if (stream.readableEnded) return Promise.resolve();
+  // A client gone mid-DATA leaves a destroyed stream that emits nothing more: waiting for it
+  // would keep the session's handler, and all it holds, alive for good.
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     stream.once('end', resolve);
+    stream.once('close', resolve);
     stream.once('error', () => resolve());
     stream.resume();
   });

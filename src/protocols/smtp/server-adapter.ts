@@ -5,11 +5,19 @@
  *    each connection is created here (as SMTPServer.connect does) with a `send` that leaves a
  *    reply whose text already starts with an enhanced code alone;
  *  - after STARTTLS a TLSSocket takes over the connection and the plain socket goes quiet, so
- *    `accept` reports the new socket to the listener (`adopt`), which tracks sessions for shutdown;
+ *    `accept` reports the new socket to the listener (`adopt`), which tracks sessions for shutdown
+ *    (and, as the upgrade strips the plain socket's listeners, reports that one again meanwhile);
  *  - it advertises AUTH before STARTTLS and then refuses it; Postfix with smtpd_tls_auth_only
  *    does not offer AUTH on a plain connection at all, and clients that see AUTH there may try
- *    it (or give up on TLS), so the EHLO reply of a plain connection drops the AUTH line.
+ *    it (or give up on TLS), so the EHLO reply of a plain connection drops the AUTH line;
+ *  - it runs command lines of up to 16 KB and decodes invalid UTF-8 into U+FFFD (which its
+ *    address check lets through), so lines are checked first (`lineProblem`);
+ *  - some of its own replies differ from Postfix's (`ownReply`), VRFY when disabled among them,
+ *    and its sendmail jokes (WIZ, SHELL, KILL) and HELP answer where Postfix says "command not
+ *    recognized"; without smtpd_recipient_limit a transaction takes any number of recipients.
+ * Replies and limits follow Postfix 3.7's smtpd, checked against the real one.
  */
+import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -23,24 +31,65 @@ export interface SessionLimits {
   timeoutMs: number;
   /** Connections served at once by this listener; more get `421`. */
   maxClients: number;
+  /** smtpd_recipient_limit: recipients per transaction, more get `452 4.5.3` (default 1000). */
+  maxRecipients?: number;
 }
 
-/** smtp-server's own replies whose enhanced code RFC 3207/3463 define more precisely. */
-function ownCode(code: number, data: unknown): string | undefined {
+/** RFC 5321 4.5.3.1.6: 1000 octets with the CRLF. Longer lines are refused, not truncated. */
+const MAX_LINE = 998;
+/** smtpd_recipient_limit's default, for listeners that set no limit of their own. */
+const DEFAULT_MAX_RECIPIENTS = 1000;
+/** smtp-server's count of unknown commands after which it hangs up (Postfix: smtpd_hard_error_limit). */
+const MAX_ERRORS = 10;
+
+/**
+ * Why a command line is refused before it is parsed, or null. AUTH lines are exempt from the
+ * length limit: RFC 4954 4 allows them 12288 octets (smtp-server still stops at 16 KB).
+ */
+function lineProblem(line: Buffer): string | null {
+  if (line.length > MAX_LINE && !/^AUTH /i.test(line.subarray(0, 5).toString('latin1'))) return '5.5.2 Error: line too long';
+  // Postfix with smtputf8_enable (its default) refuses these before looking at the command.
+  if (!isUtf8(line)) return '5.5.2 Error: bad UTF-8 syntax';
+  return null;
+}
+
+/** smtp-server's own replies, reworded as Postfix sends them (code and text after the code). */
+function ownReply(connection: SMTPConnection, code: number, data: unknown): [number, string] | undefined {
+  if (typeof data !== 'string') return undefined;
+  const name = connection.name;
   // RFC 3463 / Postfix: AUTH before STARTTLS is "encryption required for requested authentication mechanism".
-  if (code === 538 && typeof data === 'string' && data.includes('STARTTLS')) return `5.7.11 ${data}`;
+  if (code === 538 && data.includes('STARTTLS')) return [538, `5.7.11 ${data}`];
+  if (code === 421) {
+    if (data === 'Timeout - closing connection') return [421, `4.4.2 ${name} Error: timeout exceeded`];
+    if (data === 'Error: too many unrecognized commands' || data === 'Error: too many unauthenticated commands') {
+      return [421, `4.7.0 ${name} Error: too many errors`];
+    }
+    // Beyond smtp-server's 16 KB its parser gives up on the connection.
+    if (data === 'Error: Command line too long') return [421, `4.7.0 ${name} Error: line too long`];
+    // RFC 3463 X.3.2: not accepting messages because of excessive load.
+    if (data.endsWith(' Too many connected clients, try again in a moment')) return [421, `4.3.2 ${name} Error: too many connections, try again later`];
+  }
+  // Postfix: DATA inside a transaction without an accepted recipient (RFC 5321 3.3 allows 503 or 554).
+  if (code === 503 && data === 'Error: need RCPT command' && connection.session.envelope?.mailFrom) {
+    return [554, '5.5.1 Error: no valid recipients'];
+  }
   return undefined;
 }
 
 export class AdaptedSmtpServer extends SMTPServer {
   /** Connections waiting for STARTTLS, by remote address and port. */
   private readonly adopters: Map<string, (replacement: net.Socket) => void>;
+  /** The listener's `adopt` of each plain socket we serve. */
+  private readonly adopting = new WeakMap<net.Socket | tls.TLSSocket, (replacement: net.Socket) => void>();
 
   constructor(options: SMTPServerOptions, limits?: SessionLimits) {
     const adopters = new Map<string, (replacement: net.Socket) => void>();
     super({
+      maxRecipients: DEFAULT_MAX_RECIPIENTS,
       ...options,
+      disabledCommands: [...(options.disabledCommands ?? []), 'HELP', 'WIZ', 'SHELL', 'KILL'],
       ...(limits ? { socketTimeout: limits.timeoutMs, maxClients: limits.maxClients } : {}),
+      ...(limits?.maxRecipients ? { maxRecipients: limits.maxRecipients } : {}),
       onSecure: (socket, session, cb) => {
         const key = `${socket.remoteAddress}:${socket.remotePort}`;
         adopters.get(key)?.(socket as net.Socket);
@@ -57,6 +106,7 @@ export class AdaptedSmtpServer extends SMTPServer {
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     this.adopters.set(key, adopt);
     socket.once('close', () => this.adopters.delete(key));
+    this.adopting.set(socket, adopt);
     this.connect(socket);
   }
 
@@ -65,10 +115,41 @@ export class AdaptedSmtpServer extends SMTPServer {
     const send = connection.send.bind(connection);
     connection.send = (code, data, context) => {
       if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !/^AUTH\b/.test(line));
-      const replaced = ownCode(code, data);
-      if (replaced) return send(code, replaced, false);
+      const replaced = ownReply(connection, code, data);
+      if (replaced) return send(replaced[0], replaced[1], false);
       return send(code, data, typeof data === 'string' && ENHANCED.test(data) ? false : context);
     };
+    const onCommand = connection._onCommand.bind(connection);
+    const resume = (next?: () => void) => setImmediate(() => connection._whenWritable(next ?? (() => {})));
+    connection._onCommand = (line, next) => {
+      // Before the greeting, during a TLS handshake and inside an AUTH exchange (whose lines are
+      // SASL data, not commands) smtp-server's own handling applies.
+      if (!connection._ready || connection._upgrading || connection._nextHandler) return onCommand(line, next);
+      const problem = lineProblem(line);
+      if (problem) {
+        // Counted with unknown commands, so that a client sending nothing but garbage is cut off.
+        if (++connection._unrecognizedCommands >= MAX_ERRORS) return connection.send(421, 'Error: too many unrecognized commands');
+        connection.send(500, problem);
+        return resume(next);
+      }
+      // Postfix with disable_vrfy_command says so, rather than "command not recognized".
+      if (/^VRFY(\s|$)/i.test(line.subarray(0, 5).toString('latin1')) && connection._isDisabled('VRFY')) {
+        connection.send(502, '5.5.1 VRFY command is disabled');
+        return resume(next);
+      }
+      onCommand(line, next);
+    };
+    const adopt = this.adopting.get(socket);
+    if (adopt) {
+      const upgrade = connection.upgrade.bind(connection);
+      connection.upgrade = (callback, secureCallback) => {
+        upgrade(callback, secureCallback);
+        // upgrade() strips every listener off the plain socket, the listener's 'close' among
+        // them: without telling it again, a handshake that never completes leaves the listener
+        // counting a connection that is gone, and shutdown waits for it forever.
+        adopt(socket as net.Socket);
+      };
+    }
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
