@@ -1,0 +1,124 @@
+/**
+ * The real tsmail daemon as a child process, for protocol benchmarks: `node dist/main.js serve`
+ * when dist/ is at least as new as every file in src/ (after `npm run build`), else
+ * `node --import tsx src/main.ts serve` (same code, transpiled on load). A temp config with only
+ * the SMTP (port 25 role) listener, on 127.0.0.1:<free port>:
+ *   hostname mx-tsmail.<domain>, data_dir <dir>/<name>, passwd-file directory on the bench's
+ *   users file, Maildirs in <dir>/<name>/vmail/%d/%n, [log] level = "warn",
+ *   [dns] servers = ["127.0.0.1:9"] (nothing can reach a real resolver), every other key at its
+ *   default (config/production.example.toml documents them).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitForListener } from './net.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TsmailOptions {
+  usersFile: string;
+  domain: string;
+  /** Keys for the config's [smtp] section (e.g. max_clients). */
+  smtpSection?: Record<string, number | boolean | string>;
+  /** Extra node flags (e.g. --cpu-prof --cpu-prof-dir=DIR). */
+  nodeFlags?: string[];
+}
+
+export interface TsmailInstance {
+  port: number;
+  pid: number;
+  vmail: string;
+  /** How it was started ("node dist/main.js" or "node --import tsx src/main.ts"). */
+  mode: string;
+  /** What it printed (warn level and above). */
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, await newestMtime(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, (await stat(p)).mtimeMs);
+  }
+  return newest;
+}
+
+/** The entry point: dist/main.js if it is up to date with src/, else src/main.ts through tsx. */
+export async function tsmailEntry(): Promise<{ args: string[]; mode: string }> {
+  const dist = path.join(repoRoot, 'dist', 'main.js');
+  const built = await stat(dist).then((s) => s.mtimeMs, () => 0);
+  if (built > 0 && built >= (await newestMtime(path.join(repoRoot, 'src')))) return { args: [dist], mode: 'node dist/main.js (built)' };
+  return { args: ['--import', 'tsx', path.join(repoRoot, 'src', 'main.ts')], mode: 'node --import tsx src/main.ts (dist/ missing or older than src/)' };
+}
+
+const toml = (v: number | boolean | string) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+export async function startTsmail(dir: string, name: string, opts: TsmailOptions): Promise<TsmailInstance> {
+  const root = path.join(dir, name);
+  const vmail = path.join(root, 'vmail');
+  await mkdir(vmail, { recursive: true });
+  const port = await freePort();
+  const off = ['submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s'].map((l) => `${l} = ""`).join('\n');
+  const smtp = Object.entries(opts.smtpSection ?? {}).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  const config = path.join(root, 'tsmail.toml');
+  await writeFile(
+    config,
+    `# bench/lib/tsmail.ts: the SMTP listener only, defaults otherwise
+hostname = ${toml(`mx-tsmail.${opts.domain}`)}
+data_dir = ${toml(root)}
+
+[listen]
+smtp = ${toml(`127.0.0.1:${port}`)}
+${off}
+
+[directory]
+backend = "passwd-file"
+passwd_file = ${toml(opts.usersFile)}
+domains = [${toml(opts.domain)}]
+
+[mail]
+location = ${toml(`maildir:${vmail}/%d/%n`)}
+
+[smtp]
+${smtp}
+
+[dns]
+servers = ["127.0.0.1:9"]
+
+[log]
+level = "warn"
+
+[daemon]
+shutdown_timeout = 5
+`,
+  );
+  const entry = await tsmailEntry();
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry.args, 'serve', '--config', config], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => ((code = c), resolve(c))));
+  const stop = async () => {
+    if (code !== undefined) return code;
+    child.kill('SIGTERM');
+    const c = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
+    if (c !== undefined) return c;
+    child.kill('SIGKILL');
+    return exited;
+  };
+  try {
+    await waitForListener(port, 'tsmail', () => code !== undefined, 60_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}:\n${output}`);
+  }
+  return { port, pid: child.pid!, vmail, mode: entry.mode, output: () => output, stop };
+}
