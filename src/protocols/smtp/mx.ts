@@ -20,6 +20,7 @@ import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Logger } from '../../core/logger.js';
+import { StagedMessage } from '../../core/staged-message.js';
 import type { DeliveryService } from '../../delivery/types.js';
 import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 import { drain } from './data-stream.js';
@@ -255,7 +256,7 @@ export class MxService {
     }
     const checked = this.opts.authenticator && !this.trusted(session);
     const staged = await t.routing.stage(stream, this.opts.maxMessageSize, checked ? stripOwnAuthResults(this.opts.hostname) : undefined);
-    if (!('stream' in staged)) return staged;
+    if (!(staged instanceof StagedMessage)) return staged;
     try {
       let head = this.received(session, t);
       const auth = this.opts.authenticator;

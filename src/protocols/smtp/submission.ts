@@ -14,6 +14,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { AuthFailure, TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { StagedMessage } from '../../core/staged-message.js';
 import type { DeliveryService } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
 import { drain } from './data-stream.js';
@@ -160,7 +161,7 @@ export class SubmissionService {
       return TEMP_FAILURE;
     }
     const staged = await routing.stage(stream, this.opts.maxMessageSize);
-    if (!('stream' in staged)) return staged;
+    if (!(staged instanceof StagedMessage)) return staged;
     try {
       if (this.opts.rejectSenderLoginMismatch) {
         const mismatch = await this.notOwned(session.user as string, fromAddresses(await staged.headerBlock()));
