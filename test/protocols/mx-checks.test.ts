@@ -41,6 +41,7 @@ const dns = new StaticResolver({
   '_dmarc.signed.example': { TXT: ['v=DMARC1; p=reject'] },
   'sel._domainkey.signed.example': { TXT: [`v=DKIM1; k=rsa; p=${DKIM_PUBLIC}`] },
   'flaky.example': { A: ['192.0.2.10'], TXT: 'SERVFAIL' },
+  'sel._domainkey.broken.example': { TXT: 'SERVFAIL' },
   '_dmarc.flaky.example': { TXT: ['v=DMARC1; p=reject'] },
   'spam.xyz': { A: ['192.0.2.66'] },
   '1.0.0.127.bl.example': { A: ['127.0.0.2'] },
@@ -172,6 +173,18 @@ describe('port 25 checks: SPF/DKIM/DMARC, DNSBL, TLDs, bcc maps', () => {
     expect(text).toMatch(/dkim=pass header\.i=@signed\.example header\.s=sel /);
     expect(text).toContain('Message-ID: <dkim-good@x>\n\nhello\n'); // body untouched
     expect(text).toMatch(/dmarc=pass/);
+
+    // A DMARC pass stands even when another signature's key could not be fetched (temperror).
+    const message2 = plain('news@signed.example', 'dkim-twice').replace(/\n/g, '\r\n');
+    const sign = async (domain: string, text: string) => (await dkimSign(text, {
+      signatureData: [{ signingDomain: domain, selector: 'sel', privateKey: DKIM_KEY }],
+    } as unknown as Parameters<typeof dkimSign>[1])).signatures;
+    const own = await sign('signed.example', message2);
+    const twice = (await sign('broken.example', own + message2)) + own + message2;
+    expect((await send(outside, 'news@signed.example', ['bob@example.test'], twice)).at(-1)).toMatch(/^250 /);
+    const text2 = (await received('bob', 'dkim-twice'))!;
+    expect(text2).toMatch(/dkim=temperror[^;]*header\.i=@broken\.example/);
+    expect(text2).toMatch(/dmarc=pass/);
 
     const tampered = (signatures + message).replace('Subject: dkim-good', 'Subject: dkim-bad').replace('hello', 'send money');
     const bad = await send(outside, 'news@signed.example', ['bob@example.test'], tampered);

@@ -98,7 +98,7 @@ export class MessageAuthenticator {
       reject = { code: 550, text: `5.7.1 Rejected by DMARC policy for ${res.dmarc.domain}` };
     } else if (this.policy.spfReject && spf === 'fail') {
       reject = { code: 550, text: `5.7.23 Message rejected due to: SPF fail - not authorized (${ctx.sender || ctx.helo})` };
-    } else if (this.policy.dmarcReject && res.dmarc && res.dmarc.policy === 'reject' && temp) {
+    } else if (this.policy.dmarcReject && res.dmarc && res.dmarc.policy === 'reject' && dmarc !== 'pass' && temp) {
       // A temperror may be hiding a pass: let the sender try again rather than deliver or bounce.
       reject = { code: 451, text: '4.4.3 Temporary DNS failure while checking the sender, try again later' };
     }
