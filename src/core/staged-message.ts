@@ -61,9 +61,14 @@ export class StagedMessage {
     return Readable.from(this.chunks, { objectMode: false });
   }
 
-  /** The whole message in one buffer, when it is held in memory (else null). */
+  /**
+   * The whole message in one buffer, when it is held in memory (else null). Joined once: the
+   * checks and the delivery both ask for it.
+   */
   buffer(): Buffer | null {
-    return this.file ? null : Buffer.concat(this.chunks, this.size);
+    if (this.file) return null;
+    if (this.chunks.length !== 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks, this.size));
+    return this.chunks[0]!;
   }
 
   /** The header section (up to the first empty line), at most `max` bytes, as latin1 text. */
@@ -78,7 +83,7 @@ export class StagedMessage {
         await fh.close();
       }
     } else {
-      head = Buffer.concat(this.chunks, this.size).subarray(0, max);
+      head = this.buffer()!.subarray(0, max);
     }
     const text = head.toString('latin1');
     const end = text.search(/\r?\n\r?\n/);

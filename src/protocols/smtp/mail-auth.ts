@@ -37,6 +37,8 @@ export interface AuthVerdict {
   summary: { spf: string; dkim: string; dmarc: string; arc: string };
 }
 
+const DNS_TROUBLE: SmtpReply = { code: 451, text: '4.4.3 Temporary DNS failure while checking the sender, try again later' };
+
 const TYPES = new Set<RecordType>(['MX', 'A', 'AAAA', 'TXT', 'PTR']);
 
 /** mailauth asks like dns.promises.resolve and expects its error codes. */
@@ -100,10 +102,10 @@ export class MessageAuthenticator {
       reject = { code: 550, text: `5.7.23 Message rejected due to: SPF fail - not authorized (${ctx.sender || ctx.helo})` };
     } else if (this.policy.dmarcReject && res.dmarc && res.dmarc.policy === 'reject' && dmarc !== 'pass' && temp) {
       // A temperror may be hiding a pass: let the sender try again rather than deliver or bounce.
-      reject = { code: 451, text: '4.4.3 Temporary DNS failure while checking the sender, try again later' };
+      reject = DNS_TROUBLE;
     }
     if (reject && temp && reject.code >= 500) {
-      reject = { code: 451, text: '4.4.3 Temporary DNS failure while checking the sender, try again later' };
+      reject = DNS_TROUBLE;
     }
     this.log.debug({ ...summary, reject: reject?.code }, 'message authentication');
     return { headers: res.headers, reject, summary };

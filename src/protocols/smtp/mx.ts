@@ -89,7 +89,6 @@ const RECIPIENT_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too many reci
 
 interface Transaction {
   routing: Routing;
-  sender: string;
   /** The sender-domain verdict, looked up once per transaction. */
   senderDomain?: Promise<SmtpReply | null>;
 }
@@ -130,7 +129,7 @@ export class MxService {
         const limit = opts.policy.messageRateLimit;
         if (limit > 0 && !this.trusted(session) && opts.messageRate.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
         const routing = new Routing(opts.delivery, opts.spool, address.address, session, opts.log);
-        this.txs.set(session, { routing, sender: address.address });
+        this.txs.set(session, { routing });
         cb();
       },
       onRcptTo: (address, session, cb) => {
@@ -192,16 +191,17 @@ export class MxService {
   /** smtpd_sender_restrictions: reject_non_fqdn_sender, rejected TLDs, reject_unknown_sender_domain. */
   private async senderReply(t: Transaction): Promise<SmtpReply | null> {
     const p = this.opts.policy;
-    if (t.sender === '') return null;
-    if (p.rejectNonFqdnSender && !fqdnAddress(t.sender)) {
-      return { code: 504, text: `5.5.2 <${t.sender}>: Sender address rejected: need fully-qualified address` };
+    const sender = t.routing.sender;
+    if (sender === '') return null;
+    if (p.rejectNonFqdnSender && !fqdnAddress(sender)) {
+      return { code: 504, text: `5.5.2 <${sender}>: Sender address rejected: need fully-qualified address` };
     }
-    const domain = t.sender.slice(t.sender.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
+    const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
     if (p.rejectSenderTlds.some((tld) => domain === tld || domain.endsWith(`.${tld}`))) {
-      return { code: 554, text: `5.7.1 <${t.sender}>: Sender address rejected: Access denied` };
+      return { code: 554, text: `5.7.1 <${sender}>: Sender address rejected: Access denied` };
     }
     if (p.rejectUnknownSenderDomain) {
-      t.senderDomain ??= this.checkSenderDomain(t.sender);
+      t.senderDomain ??= this.checkSenderDomain(sender);
       return t.senderDomain;
     }
     return null;
@@ -254,23 +254,24 @@ export class MxService {
       await drain(stream);
       return TEMP_FAILURE;
     }
-    const checked = this.opts.authenticator && !this.trusted(session);
-    const staged = await t.routing.stage(stream, this.opts.maxMessageSize, checked ? stripOwnAuthResults(this.opts.hostname) : undefined);
+    const { routing } = t;
+    // Clients in mynetworks are not checked (OpenDKIM InternalHosts, policyd-spf skip_addresses).
+    const auth = this.trusted(session) ? undefined : this.opts.authenticator;
+    const staged = await routing.stage(stream, this.opts.maxMessageSize, auth ? stripOwnAuthResults(this.opts.hostname) : undefined);
     if (!(staged instanceof StagedMessage)) return staged;
     try {
-      let head = this.received(session, t);
-      const auth = this.opts.authenticator;
-      if (auth && checked) {
+      let head = this.received(session, routing);
+      if (auth) {
         const verdict = await auth.check(staged.buffer() ?? staged.stream(), {
-          ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '', sender: t.sender,
+          ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '', sender: routing.sender,
         });
-        this.opts.log.info({ session: session.id, from: t.sender, ...verdict.summary }, 'sender authentication');
+        this.opts.log.info({ session: session.id, from: routing.sender, ...verdict.summary }, 'sender authentication');
         if (verdict.reject) return verdict.reject;
         head = verdict.headers + head;
       }
-      for (const bcc of this.opts.bcc?.copiesFor(t.sender, [...t.routing.local, ...t.routing.remote]) ?? []) await t.routing.addBlind(bcc);
-      const reply = await t.routing.commit(staged, head);
-      this.opts.log.info({ session: session.id, from: t.sender, local: t.routing.local, remote: t.routing.remote, ok: reply.code === 250 }, 'smtp delivery');
+      await routing.addBlindCopies(this.opts.bcc);
+      const reply = await routing.commit(staged, head);
+      this.opts.log.info({ session: session.id, from: routing.sender, local: routing.local, remote: routing.remote, ok: reply.code === 250 }, 'smtp delivery');
       return reply;
     } catch (err) {
       this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'message not taken');
@@ -280,8 +281,8 @@ export class MxService {
     }
   }
 
-  private received(session: SMTPServerSession, t: Transaction): string {
-    const all = [...t.routing.local, ...t.routing.remote];
+  private received(session: SMTPServerSession, routing: Routing): string {
+    const all = routing.recipients;
     const forRecipient = all.length === 1 ? all[0] : undefined;
     return receivedHeader(session, this.opts.hostname, { forRecipient, date: this.opts.now?.() ?? new Date() });
   }

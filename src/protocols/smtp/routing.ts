@@ -9,6 +9,7 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 
 import { StagedMessage, withHead } from '../../core/staged-message.js';
 import type { Logger } from '../../core/logger.js';
 import type { DeliveryService, DeliveryTx, RecipientStatus } from '../../delivery/types.js';
+import type { BccMaps } from './bcc.js';
 import { drain, limitSize } from './data-stream.js';
 import { type SmtpReply, TEMP_FAILURE, TOO_BIG, rcptReply } from './replies.js';
 
@@ -50,6 +51,11 @@ export class Routing {
     return this.local.length + this.remote.length;
   }
 
+  /** Every accepted recipient, local ones first. */
+  get recipients(): string[] {
+    return [...this.local, ...this.remote];
+  }
+
   /** RCPT: null when accepted; `relayAllowed` decides for addresses outside our domains. */
   async add(address: SMTPServerAddress | string, relayAllowed: boolean, relayDenied: SmtpReply): Promise<SmtpReply | null> {
     const addr = typeof address === 'string' ? address : address.address;
@@ -73,10 +79,15 @@ export class Routing {
     return reply;
   }
 
-  /** A blind copy (bcc maps): added quietly, or logged and skipped when it cannot be taken. */
-  async addBlind(address: string): Promise<void> {
-    const reply = await this.add(address, true, TEMP_FAILURE);
-    if (reply) this.log.warn({ session: this.session.id, bcc: address, reply: `${reply.code} ${reply.text}` }, 'bcc recipient not added');
+  /**
+   * The blind copies the bcc maps ask for (sender_bcc_maps / recipient_bcc_maps), added quietly;
+   * one that cannot be taken is logged and skipped.
+   */
+  async addBlindCopies(maps: BccMaps | undefined): Promise<void> {
+    for (const address of maps?.copiesFor(this.sender, this.recipients) ?? []) {
+      const reply = await this.add(address, true, TEMP_FAILURE);
+      if (reply) this.log.warn({ session: this.session.id, bcc: address, reply: `${reply.code} ${reply.text}` }, 'bcc recipient not added');
+    }
   }
 
   /**

@@ -79,8 +79,6 @@ function ownReply(connection: SMTPConnection, code: number, data: unknown): [num
 export class AdaptedSmtpServer extends SMTPServer {
   /** Connections waiting for STARTTLS, by remote address and port. */
   private readonly adopters: Map<string, (replacement: net.Socket) => void>;
-  /** The listener's `adopt` of each plain socket we serve. */
-  private readonly adopting = new WeakMap<net.Socket | tls.TLSSocket, (replacement: net.Socket) => void>();
 
   constructor(options: SMTPServerOptions, limits?: SessionLimits) {
     const adopters = new Map<string, (replacement: net.Socket) => void>();
@@ -106,7 +104,6 @@ export class AdaptedSmtpServer extends SMTPServer {
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     this.adopters.set(key, adopt);
     socket.once('close', () => this.adopters.delete(key));
-    this.adopting.set(socket, adopt);
     this.connect(socket);
   }
 
@@ -139,7 +136,7 @@ export class AdaptedSmtpServer extends SMTPServer {
       }
       onCommand(line, next);
     };
-    const adopt = this.adopting.get(socket);
+    const adopt = this.adopters.get(`${socket.remoteAddress}:${socket.remotePort}`);
     if (adopt) {
       const upgrade = connection.upgrade.bind(connection);
       connection.upgrade = (callback, secureCallback) => {

@@ -167,7 +167,7 @@ export class SubmissionService {
         const mismatch = await this.notOwned(session.user as string, fromAddresses(await staged.headerBlock()));
         if (mismatch) return mismatch;
       }
-      for (const bcc of this.opts.bcc?.copiesFor(routing.sender, [...routing.local, ...routing.remote]) ?? []) await routing.addBlind(bcc);
+      await routing.addBlindCopies(this.opts.bcc);
       const reply = await routing.commit(staged, this.received(session));
       this.opts.log.info({ session: session.id, user: session.user, local: routing.local, remote: routing.remote, ok: reply.code === 250 }, 'submission accepted');
       return reply;
