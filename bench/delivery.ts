@@ -38,7 +38,7 @@ import { LocalDelivery } from '../src/delivery/local-delivery.js';
 import { Directory } from '../src/directory/directory.js';
 import { PasswdFileBackend } from '../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../src/directory/schemes/index.js';
-import { MaildirQuota } from '../src/mailstore/maildir/quota.js';
+import { MaildirStore } from '../src/mailstore/maildir/store.js';
 import { STRACE, dovecotMissing, dovecotVersion, startDovecot, type DovecotInstance } from './lib/dovecot.js';
 import { countMessages } from './lib/maildir.js';
 import { SmtpClient } from './lib/smtp-client.js';
@@ -131,15 +131,8 @@ async function tsmailDeliverer(dir: string, usersFile: string): Promise<Delivere
   });
   const hasher = new PasswordHasher({ defaultScheme: 'SHA512-CRYPT', workers: 0 });
   const directory = new Directory(backend, hasher, { mailLocation: `maildir:${dir}/tsmail-vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
-  const host = os.hostname().replace(/[/:]/g, '_');
-  let counter = 0;
-  const uniqueName = () => {
-    const now = Date.now();
-    const usecs = String((now % 1000) * 1000 + Math.floor((performance.now() % 1) * 1000)).padStart(6, '0');
-    return `${Math.floor(now / 1000)}.M${usecs}P${process.pid}Q${++counter}.${host}`;
-  };
-  // The bench users have no quota rule, so MaildirQuota does no I/O (as Dovecot without the quota plugin).
-  const delivery = new LocalDelivery({ directory, quotaFor: (root, limits) => new MaildirQuota(root, limits), uniqueName, log: silentLogger });
+  // The bench users have no quota rule, so the quota check does no I/O (as Dovecot without the quota plugin).
+  const delivery = new LocalDelivery({ directory, store: new MaildirStore({ log: silentLogger }), log: silentLogger });
   return {
     name: 'tsmail',
     async deliver(_slot, rcpts, body) {

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import type { SecureContextOptions } from 'node:tls';
 import { pino } from 'pino';
 import type { Config } from './config/load.js';
 import type { ListenerName } from './config/schema.js';
@@ -18,9 +19,11 @@ import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
-import { BccMaps } from './protocols/smtp/bcc.js';
-import { Dnsbl } from './protocols/smtp/dnsbl.js';
-import { MessageAuthenticator } from './protocols/smtp/mail-auth.js';
+import { BccMaps } from './delivery/bcc.js';
+import { Router } from './delivery/routing.js';
+import { Dnsbl } from './security/dnsbl.js';
+import { MessageAuthenticator } from './security/mail-auth.js';
+import { DnsSenderDomainCheck } from './security/sender-domain.js';
 import { Spool } from './queue/spool.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { RateWindow } from './security/rate-window.js';
@@ -94,12 +97,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     { cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, hostname: config.hostname },
     log.child({ component: 'tls' }),
   );
-  const delivery = new LocalDelivery({
-    directory,
-    quotaFor: (root, limits) => store.quotaFor(root, limits),
-    uniqueName: () => store.uniqueName(),
-    log: log.child({ component: 'delivery' }),
-  });
+  const delivery = new LocalDelivery({ directory, store, log: log.child({ component: 'delivery' }) });
   const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
   // smtpd_recipient_limit covers submission too (Postfix applies it to every smtpd); LMTP keeps
   // the library-wide cap, as Postfix's lmtp client splits its deliveries by its own limit.
@@ -111,6 +109,12 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const spool = new Spool(path.join(config.data_dir, 'queue'));
   const resolver = new SystemResolver(config.dns.servers, config.dns.timeout * 1000);
   const bcc = new BccMaps(config.mail.sender_bcc, config.mail.recipient_bcc, config.mail.recipient_delimiter);
+  const router = new Router(delivery, spool, bcc, log.child({ component: 'routing' }));
+  const tlsOptions = {
+    options: () => ({ minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS, honorCipherOrder: true }),
+    // Certificates are loaded at start(): smtp-server gets them then through attach.
+    attach: (server: { setSecureContext(o: SecureContextOptions): void }) => certs.attach(server),
+  };
   const mx = new MxService({
     limits,
     hostname: config.hostname,
@@ -128,20 +132,18 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       messageRateLimit: config.smtp.client_message_rate_limit,
       recipientRateLimit: config.smtp.client_recipient_rate_limit,
       rejectSenderTlds: config.smtp.rejected_sender_tlds,
+      greetPauseMs: config.smtp.greet_pause,
+      greetAction: config.smtp.greet_action,
     },
-    delivery,
-    spool,
-    resolver,
+    router,
+    senderDomains: new DnsSenderDomainCheck(resolver, directory),
     dnsbl: new Dnsbl(config.smtp.dnsbl, resolver, log.child({ component: 'dnsbl' })),
-    bcc,
     authenticator: config.smtp.verify_sender_auth
       ? new MessageAuthenticator(resolver, config.hostname, { dmarcReject: config.smtp.dmarc_reject, spfReject: config.smtp.spf_reject }, log.child({ component: 'mailauth' }))
       : undefined,
     messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
-    // Certificates are loaded at start(): smtp-server gets them then through attachTls.
-    tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
-    attachTls: (server) => certs.attach(server),
+    tls: tlsOptions,
     log: log.child({ listener: 'smtp' }),
   });
   // One guard for every login service, so failures on any protocol count together.
@@ -159,11 +161,8 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     rejectSenderLoginMismatch: config.submission.reject_sender_login_mismatch,
     guard,
     directory,
-    delivery,
-    spool,
-    bcc,
-    tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }),
-    attachTls: (server) => certs.attach(server),
+    router,
+    tls: tlsOptions,
     log: log.child({ listener: implicitTls ? 'submissions' : 'submission' }),
   });
   const submission = submissionFor(false);

@@ -35,10 +35,11 @@ const ALLOWED: Record<string, string[]> = {
   config: ['core'],
   directory: ['core'],
   mailstore: ['core'],
-  delivery: ['core', 'directory/types', 'mailstore'],
+  // Local delivery goes through the mail store's interface, never its Maildir files.
+  delivery: ['core', 'directory/types', 'mailstore/types'],
   security: ['core'],
   queue: ['core'],
-  protocols: ['core', 'config', 'directory/types', 'mailstore/types', 'delivery/types'],
+  protocols: ['core', 'config', 'directory/types', 'mailstore/types', 'delivery/types', 'security/types'],
   daemon: ['core', 'config', 'directory/types'],
   cli: ['core', 'config', 'compose', 'directory'],
 };
@@ -64,6 +65,18 @@ describe('architecture', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('keeps wire libraries in protocols: policy and delivery know no SMTP server types or replies', async () => {
+    const offenders: string[] = [];
+    for (const file of await sourceFiles(SRC)) {
+      if (layer(file) === 'protocols') continue;
+      for (const spec of await imports(file)) {
+        if (/^smtp-server(\/|$)/.test(spec) || /protocols\//.test(spec)) offenders.push(`${path.relative(SRC, file)} → ${spec}`);
+      }
+    }
+    // compose.ts wires the listeners: the one file outside protocols that may name them.
+    expect(offenders.filter((o) => !o.startsWith('compose.ts'))).toEqual([]);
   });
 
   it('keeps concrete directory backends out of protocols and the daemon', async () => {

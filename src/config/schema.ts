@@ -34,6 +34,17 @@ const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   }
 });
 
+/** A duration: seconds as a number, or a string with a unit ("500ms", "6s", "2m"); in milliseconds. */
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const m = typeof value === 'number' ? [String(value), String(value), 's'] : /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
+  const n = m ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm'] : NaN;
+  if (!Number.isFinite(n) || n < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration: seconds, or a number with ms, s or m (e.g. "6s")' });
+    return z.NEVER;
+  }
+  return Math.round(n);
+});
+
 const domain = z.string().refine((d) => isValidDomain(d.toLowerCase()), { message: 'not a valid domain name' })
   .transform((d) => d.toLowerCase());
 
@@ -157,6 +168,13 @@ const smtpSection = z.strictObject({
   dmarc_reject: z.boolean().default(true),
   /** Refuse mail whose SPF result is fail (policyd-spf Mail_From_reject = Fail). */
   spf_reject: z.boolean().default(false),
+  /**
+   * postscreen_greet_wait: how long port 25 waits before its greeting (0 = at once); clients
+   * that talk first are refused as postscreen_greet_action says: "enforce" (every RCPT gets
+   * 550 5.5.1, the seeds' choice) or "drop" (521 and disconnect). mynetworks are greeted at once.
+   */
+  greet_pause: duration.prefault(0),
+  greet_action: z.enum(['enforce', 'drop']).default('enforce'),
   /** smtpd_timeout (seconds) and the process limit: for the smtp, submission(s) and lmtp listeners each. */
   timeout: z.number().int().min(1).default(300),
   max_clients: z.number().int().min(1).default(100),

@@ -1,8 +1,8 @@
 /**
  * Local delivery as a transaction (design.md principle 5): begin(envelope) → addRecipient() for
  * each RCPT (resolved through the directory: aliases, catch-alls, plus addressing) → commit(body)
- * writes the message once and hard-links it into every mailbox's new/, then reports one status
- * per recipient. Nothing is reported delivered before it is durable (save.ts).
+ * hands the message to the mail store, which writes it once for every mailbox and makes it
+ * durable before one status per recipient is reported.
  *
  * Headers added on top, as Dovecot LMTP does (lmtp-local.c): `Return-Path: <sender>`, and
  * `Delivered-To: <rcpt>` only when there is a single recipient ("none" is used for several,
@@ -12,37 +12,26 @@ import { Readable } from 'node:stream';
 import { InvalidInput, QuotaExceeded, TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { UserDirectory } from '../directory/types.js';
-import { KnownInboxes, type InboxDirs } from '../mailstore/maildir/inbox.js';
-import { discard, publish, writeTmp } from '../mailstore/maildir/save.js';
+import type { DeliveryTarget, MailDrop } from '../mailstore/types.js';
 import type { DeliveryEnvelope, DeliveryService, DeliveryTx, RecipientStatus } from './types.js';
-
-/** Quota bookkeeping of one mail root (mailstore/maildir/quota.ts MaildirQuota). */
-export interface DeliveryQuota {
-  check(bytes: number, count: number, folder: string, delivery: boolean): Promise<void>;
-  record(bytes: number, count: number): Promise<void>;
-}
 
 export interface LocalDeliveryDeps {
   directory: UserDirectory;
-  quotaFor(root: string, limits: { bytes: number | null; messages: number | null }): DeliveryQuota;
-  /** A new Maildir unique base name (`<secs>.M<usecs>P<pid>.<host>`). */
-  uniqueName: () => string;
+  store: MailDrop;
   log: Logger;
 }
 
 interface Accepted {
   address: string;
-  /** Maildir roots of the mailboxes the address resolves to, with their quota limits. */
-  maildirs: { user: string; root: string; limits: { bytes: number | null; messages: number | null } }[];
+  /** The mailboxes the address resolves to. */
+  mailboxes: { user: string; target: DeliveryTarget }[];
 }
 
 export class LocalDelivery implements DeliveryService {
-  private readonly inboxes = new KnownInboxes();
-
   constructor(private readonly deps: LocalDeliveryDeps) {}
 
   begin(envelope: DeliveryEnvelope): DeliveryTransaction {
-    return new DeliveryTransaction(envelope, this.deps, this.inboxes);
+    return new DeliveryTransaction(envelope, this.deps);
   }
 }
 
@@ -50,15 +39,12 @@ export class DeliveryTransaction implements DeliveryTx {
   private readonly accepted: Accepted[] = [];
   private done = false;
 
-  constructor(
-    private readonly envelope: DeliveryEnvelope,
-    private readonly deps: LocalDeliveryDeps,
-    private readonly inboxes: KnownInboxes,
-  ) {}
+  constructor(private readonly envelope: DeliveryEnvelope, private readonly deps: LocalDeliveryDeps) {}
 
   /**
    * Resolves one recipient (RCPT time). Returns its status if it is already final (unknown,
-   * temp), or null when the recipient is accepted and waits for the message.
+   * relay, over quota for the announced size, temp), or null when the recipient is accepted and
+   * waits for the message.
    */
   async addRecipient(address: string): Promise<RecipientStatus | null> {
     let resolution;
@@ -71,7 +57,7 @@ export class DeliveryTransaction implements DeliveryTx {
     }
     if (resolution.kind === 'foreign') return { kind: 'relay' };
     if (resolution.kind !== 'deliver' || resolution.mailboxes.length === 0) return { kind: 'unknown' };
-    const maildirs: Accepted['maildirs'] = [];
+    const mailboxes: Accepted['mailboxes'] = [];
     for (const user of resolution.mailboxes) {
       let found;
       try {
@@ -81,13 +67,23 @@ export class DeliveryTransaction implements DeliveryTx {
         throw err;
       }
       if (!found) return { kind: 'temp', reason: `mailbox ${user} has no userdb entry` };
-      maildirs.push({ user, root: found.maildir, limits: { bytes: found.quotaBytes, messages: found.quotaMessages } });
+      mailboxes.push({ user, target: { root: found.maildir, quota: { bytes: found.quotaBytes, messages: found.quotaMessages } } });
+    }
+    const size = this.envelope.size;
+    if (size !== undefined) {
+      for (const m of mailboxes) {
+        try {
+          if (!(await this.deps.store.fits(m.target, size))) return { kind: 'quota', mailbox: m.user };
+        } catch (err) {
+          return { kind: 'temp', reason: (err as Error).message };
+        }
+      }
     }
     if (resolution.forwards.length) {
       // Forwarding to other domains needs the outbound queue (a later issue); never drop silently.
       this.deps.log.warn({ address, forwards: resolution.forwards }, 'alias forwards to other domains are not delivered yet');
     }
-    this.accepted.push({ address, maildirs });
+    this.accepted.push({ address, mailboxes });
     return null;
   }
 
@@ -104,64 +100,20 @@ export class DeliveryTransaction implements DeliveryTx {
     if (this.done) throw new Error('delivery transaction already finished');
     this.done = true;
     if (this.accepted.length === 0) return [];
-    const roots = new Map<string, { dirs: InboxDirs; quota: DeliveryQuota; user: string }>();
-    const failed = new Map<string, RecipientStatus>();
-    for (const a of this.accepted) {
-      for (const m of a.maildirs) {
-        if (roots.has(m.root) || failed.has(m.root)) continue;
-        try {
-          roots.set(m.root, { dirs: await this.inboxes.ensure(m.root), quota: this.deps.quotaFor(m.root, m.limits), user: m.user });
-        } catch (err) {
-          failed.set(m.root, { kind: 'temp', reason: (err as Error).message });
-        }
-      }
-    }
-    const first = [...roots.values()][0];
-    if (!first) return this.statuses(failed);
-
+    const all = this.accepted.flatMap((a) => a.mailboxes);
     const headers = Buffer.concat([this.headers(), Buffer.from(extraHeaders)]);
     const body = Buffer.isBuffer(message) ? Readable.from([headers, message]) : Readable.from(prepend(headers, message as AsyncIterable<Buffer | string>));
-    let tmp;
-    try {
-      tmp = await writeTmp(first.dirs.tmp, this.deps.uniqueName(), body);
-    } catch (err) {
-      this.inboxes.forget(first.dirs.root);
-      throw err;
-    }
-    // Quota is checked with the real size, per mailbox: one full mailbox does not stop the others.
-    for (const [root, r] of roots) {
-      try {
-        await r.quota.check(tmp.size, 1, 'INBOX', true);
-      } catch (err) {
-        if (err instanceof QuotaExceeded) failed.set(root, { kind: 'quota', mailbox: r.user });
-        else failed.set(root, { kind: 'temp', reason: (err as Error).message });
-        roots.delete(root);
-      }
-    }
-    if (roots.size === 0) {
-      await discard(tmp);
-      return this.statuses(failed);
-    }
-    try {
-      await publish(tmp, [...roots.values()].map((r) => ({ dir: r.dirs.new, info: null })));
-    } catch (err) {
-      await discard(tmp);
-      for (const root of roots.keys()) this.inboxes.forget(root);
-      const reason = (err as Error).message;
-      this.deps.log.error({ err: reason }, 'delivery failed');
-      return this.accepted.map(() => ({ kind: 'temp', reason }));
-    }
-    for (const r of roots.values()) {
-      // The message is durable; a failed bookkeeping line only makes Dovecot's rules recalculate.
-      await r.quota.record(tmp.size, 1).catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'cannot update maildirsize'));
-    }
-    return this.statuses(failed);
-  }
-
-  private statuses(failed: ReadonlyMap<string, RecipientStatus>): RecipientStatus[] {
+    const results = await this.deps.store.deliver(all.map((m) => m.target), body);
+    let i = 0;
     return this.accepted.map((a): RecipientStatus => {
-      const bad = a.maildirs.map((m) => failed.get(m.root)).find((s) => s !== undefined);
-      return bad ?? { kind: 'delivered', mailboxes: a.maildirs.map((m) => m.user) };
+      let failed: RecipientStatus | undefined;
+      for (const m of a.mailboxes) {
+        const r = results[i++];
+        if (!r || failed) continue;
+        failed = r instanceof QuotaExceeded ? { kind: 'quota', mailbox: m.user } : { kind: 'temp', reason: r.message };
+      }
+      if (failed) this.deps.log.warn({ rcpt: a.address, status: failed.kind }, 'not delivered');
+      return failed ?? { kind: 'delivered', mailboxes: a.mailboxes.map((m) => m.user) };
     });
   }
 

@@ -8,6 +8,7 @@
  * timeout → NO [UNAVAILABLE] / 451), PolicyReject (e.g. deleting INBOX).
  */
 import type { Readable } from 'node:stream';
+import type { QuotaExceeded, TempFailure } from '../core/errors.js';
 
 /** IMAP system flags (RFC 9051 2.3.2) that are stored in the file name. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Deleted', '\\Draft', '\\Flagged', '\\Seen'] as const;
@@ -101,4 +102,38 @@ export interface Mailbox {
   status(name: string): Promise<FolderStatus>;
   quota(): Promise<{ usedBytes: number; limitBytes: number | null; usedMessages: number; limitMessages: number | null }>;
   close(): Promise<void>;
+}
+
+/** A user's quota limits as the directory gives them; null = no limit. */
+export interface QuotaLimits {
+  bytes: number | null;
+  messages: number | null;
+}
+
+/** One INBOX a delivery writes into: the user's mail root (MailUser.maildir) and limits. */
+export interface DeliveryTarget {
+  root: string;
+  quota: QuotaLimits;
+}
+
+/** What became of one target of a delivery: stored (null), or why not. */
+export type DropResult = null | QuotaExceeded | TempFailure;
+
+/**
+ * Local delivery into INBOXes (LMTP, SMTP): the message is written once and shared by every
+ * target (hard links), and is durable before deliver() resolves. Folders open in this process
+ * (IMAP sessions, IDLE) hear of the new message at once, not from a file system watcher.
+ */
+export interface MailDrop {
+  /**
+   * Whether a message of `bytes` still fits the target's quota: the RCPT-time check that
+   * Dovecot's lmtp_rcpt_check_quota / quota-status make when the client announced SIZE=.
+   * TempFailure when the quota cannot be read.
+   */
+  fits(target: DeliveryTarget, bytes: number): Promise<boolean>;
+  /**
+   * One result per target, in order. Rejects (storing nothing) when the message stream fails,
+   * e.g. the client went away mid-DATA, or when not even the shared copy could be written.
+   */
+  deliver(targets: readonly DeliveryTarget[], message: Readable | Buffer): Promise<DropResult[]>;
 }

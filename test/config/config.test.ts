@@ -33,10 +33,20 @@ describe('config', () => {
       reject_invalid_helo_hostname: true, reject_non_fqdn_helo_hostname: true, reject_non_fqdn_sender: true, reject_non_fqdn_recipient: true, reject_unknown_sender_domain: true,
       client_connection_count_limit: 10, client_message_rate_limit: 100, client_recipient_rate_limit: 200, rate_time_unit: 60, timeout: 300, max_clients: 100,
       rejected_sender_tlds: [], dnsbl: [], verify_sender_auth: true, dmarc_reject: true, spf_reject: false,
+      greet_pause: 0, greet_action: 'enforce',
     });
     expect(c.security).toMatchObject({ auth_max_failures: 5, auth_failure_window: 600, auth_ban_time: 3600 });
     expect(c.submission.reject_sender_login_mismatch).toBe(true);
     expect(Object.isFrozen(c.directory.mysql)).toBe(true);
+  });
+
+  it('takes greet_pause as seconds or with a unit, and names the key when it is wrong', () => {
+    expect(parseConfig('[smtp]\ngreet_pause = 6\n', file).smtp.greet_pause).toBe(6000);
+    expect(parseConfig('[smtp]\ngreet_pause = 0.5\n', file).smtp.greet_pause).toBe(500);
+    expect(parseConfig('[smtp]\ngreet_pause = "250ms"\n', file).smtp.greet_pause).toBe(250);
+    expect(parseConfig('[smtp]\ngreet_pause = "2s"\ngreet_action = "drop"\n', file).smtp).toMatchObject({ greet_pause: 2000, greet_action: 'drop' });
+    for (const bad of ['"soon"', '-1', '"5h"']) expect(() => parseConfig(`[smtp]\ngreet_pause = ${bad}\n`, file)).toThrow(/smtp\.greet_pause: expected a duration/);
+    expect(() => parseConfig('[smtp]\ngreet_action = "ignore"\n', file)).toThrow(/smtp\.greet_action/);
   });
 
   it('loads the embedded default and the production example', async () => {

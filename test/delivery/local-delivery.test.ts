@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
-import { MaildirQuota } from '../../src/mailstore/maildir/quota.js';
+import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import { LocalDelivery } from '../../src/delivery/local-delivery.js';
 import { Directory } from '../../src/directory/directory.js';
 import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
@@ -20,7 +20,6 @@ describe('local delivery', () => {
   let hasher: PasswordHasher;
   let delivery: LocalDelivery;
   let backend: DirectoryBackend;
-  let seq = 0;
 
   const maildir = (user: string) => path.join(dir, 'vmail/example.test', user);
   const newFiles = async (user: string) => (await readdir(path.join(maildir(user), 'new')).catch(() => [])).sort();
@@ -32,7 +31,7 @@ describe('local delivery', () => {
     backend = new PasswdFileBackend({ passwdFile: path.join(dir, 'users'), aliasesFile: path.join(dir, 'aliases'), domainsFile: path.join(dir, 'domains'), configDomains: ['example.test'] });
     hasher = new PasswordHasher({ defaultScheme: 'SHA512-CRYPT', workers: 0 });
     const directory = new Directory(backend, hasher, { mailLocation: `maildir:${dir}/vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
-    delivery = new LocalDelivery({ directory, quotaFor: (root, limits) => new MaildirQuota(root, limits), uniqueName: () => `1700000000.M${++seq}P${process.pid}.test`, log: silentLogger });
+    delivery = new LocalDelivery({ directory, store: new MaildirStore({ log: silentLogger, hostname: 'test', now: () => 1_700_000_000_000 }), log: silentLogger });
   });
   afterEach(async () => {
     await hasher.close();
@@ -48,7 +47,7 @@ describe('local delivery', () => {
     const text = await readFile(path.join(maildir('alice'), 'new', file!), 'utf8');
     expect(text).toBe(('Return-Path: <a@remote.example>\r\nDelivered-To: alice+news@example.test\r\n' + MESSAGE).replace(/\r\n/g, '\n'));
     const size = Buffer.byteLength(text);
-    expect(file).toBe(`1700000000.M1P${process.pid}.test,S=${size},W=${size + text.split('\n').length - 1}`);
+    expect(file).toBe(`1700000000.M0P${process.pid}.test,S=${size},W=${size + text.split('\n').length - 1}`);
     expect((await stat(maildir('alice'))).mode & 0o777).toBe(0o700);
     expect(await readdir(path.join(maildir('alice'), 'tmp'))).toEqual([]);
   });
@@ -91,7 +90,7 @@ describe('local delivery', () => {
     const failing = Object.create(backend) as DirectoryBackend;
     failing.isLocalDomain = async () => { throw new TempFailure('mysql down'); };
     const directory = new Directory(failing, hasher, { mailLocation: `maildir:${dir}/vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
-    const tx = new LocalDelivery({ directory, quotaFor: (root, limits) => new MaildirQuota(root, limits), uniqueName: () => 'u', log: silentLogger }).begin({ sender: '' });
+    const tx = new LocalDelivery({ directory, store: new MaildirStore({ log: silentLogger }), log: silentLogger }).begin({ sender: '' });
     expect(await tx.addRecipient('alice@example.test')).toEqual({ kind: 'temp', reason: 'mysql down' });
   });
 

@@ -30,6 +30,6 @@ export async function mailFixture(dir: string, users: string, aliases: string, c
   const hasher = new PasswordHasher({ defaultScheme: 'PLAIN', workers: 0 });
   const directory = new Directory(backend, hasher, { mailLocation: config.mail.location, recipientDelimiter: '+' }, silentLogger);
   const store = createMailStore(config, silentLogger);
-  const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
+  const delivery = new LocalDelivery({ directory, store, log: silentLogger });
   return { directory, store, delivery, hasher };
 }

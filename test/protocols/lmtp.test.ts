@@ -8,6 +8,7 @@ import { TempFailure } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Listener } from '../../src/daemon/listener.js';
 import { LocalDelivery } from '../../src/delivery/local-delivery.js';
+import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import { Directory } from '../../src/directory/directory.js';
 import { PasswdFileBackend } from '../../src/directory/passwd-file/backend.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
@@ -33,7 +34,7 @@ describe('LMTP (RFC 2033)', () => {
     hasher = new PasswordHasher({ defaultScheme: 'PLAIN', workers: 0 });
     const directory = new Directory(backend, hasher, { mailLocation: config.mail.location, recipientDelimiter: '+' }, silentLogger);
     const store = createMailStore(config, silentLogger);
-    const delivery = new LocalDelivery({ directory, quotaFor: (r, l) => store.quotaFor(r, l), uniqueName: () => store.uniqueName(), log: silentLogger });
+    const delivery = new LocalDelivery({ directory, store, log: silentLogger });
     const lmtp = new LmtpService({ hostname: 'mx.example.test', maxMessageSize: 2000, delivery, log: silentLogger });
     listener = new Listener({ name: 'lmtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s) => lmtp.handle(s) }, silentLogger);
     await listener.start();
@@ -155,7 +156,7 @@ describe('LMTP (RFC 2033)', () => {
     const directory = new Directory(failing, hasher, { mailLocation: `maildir:${dir}/vmail/%d/%n`, recipientDelimiter: '+' }, silentLogger);
     const service = new LmtpService({
       hostname: 'mx.example.test', maxMessageSize: 2000, log: silentLogger,
-      delivery: new LocalDelivery({ directory, quotaFor: () => ({ check: async () => {}, record: async () => {} }), uniqueName: () => 'x', log: silentLogger }),
+      delivery: new LocalDelivery({ directory, store: new MaildirStore({ log: silentLogger }), log: silentLogger }),
     });
     const l = new Listener({ name: 'lmtp2', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s) => service.handle(s) }, silentLogger);
     await l.start();

@@ -14,9 +14,11 @@ import { StaticResolver } from '../../src/core/resolver.js';
 import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
 import type { PasswordHasher } from '../../src/directory/schemes/index.js';
-import { BccMaps } from '../../src/protocols/smtp/bcc.js';
-import { Dnsbl, reverseName } from '../../src/protocols/smtp/dnsbl.js';
-import { MessageAuthenticator } from '../../src/protocols/smtp/mail-auth.js';
+import { BccMaps } from '../../src/delivery/bcc.js';
+import { Router } from '../../src/delivery/routing.js';
+import { Dnsbl, reverseName } from '../../src/security/dnsbl.js';
+import { MessageAuthenticator } from '../../src/security/mail-auth.js';
+import { DnsSenderDomainCheck } from '../../src/security/sender-domain.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
 import { Spool } from '../../src/queue/spool.js';
 import { RateWindow } from '../../src/security/rate-window.js';
@@ -68,8 +70,8 @@ describe('port 25 checks: SPF/DKIM/DMARC, DNSBL, TLDs, bcc maps', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    let delivery;
-    ({ delivery, hasher } = await mailFixture(dir, ['alice', 'bob', 'archive'].map((u) => `${u}@example.test:{PLAIN}x:::::\n`).join(''), ''));
+    let delivery, directory;
+    ({ delivery, directory, hasher } = await mailFixture(dir, ['alice', 'bob', 'archive'].map((u) => `${u}@example.test:{PLAIN}x:::::\n`).join(''), ''));
     const spool = new Spool(path.join(dir, 'queue'));
     await spool.init();
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
@@ -87,11 +89,12 @@ describe('port 25 checks: SPF/DKIM/DMARC, DNSBL, TLDs, bcc maps', () => {
     ];
     for (const s of setups) {
       const mx = new MxService({
-        hostname: 'mx.example.test', maxMessageSize: 1 << 20, policy: policy(s.nets), delivery, spool, log: silentLogger,
-        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000), resolver: dns,
-        dnsbl: new Dnsbl(s.zones, dns, silentLogger), bcc,
+        hostname: 'mx.example.test', maxMessageSize: 1 << 20, policy: policy(s.nets), log: silentLogger,
+        router: new Router(delivery, spool, bcc, silentLogger), senderDomains: new DnsSenderDomainCheck(dns, directory),
+        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000),
+        dnsbl: new Dnsbl(s.zones, dns, silentLogger),
         authenticator: new MessageAuthenticator(dns, 'mx.example.test', { dmarcReject: true, spfReject: s.spfReject }, silentLogger),
-        tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (x) => certs.attach(x),
+        tls: { options: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attach: (x) => certs.attach(x) },
       });
       const l = new Listener({ name: 'smtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (x, adopt) => mx.handle(x, adopt) }, silentLogger);
       await l.start();

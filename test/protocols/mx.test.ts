@@ -8,6 +8,8 @@ import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
+import { Router } from '../../src/delivery/routing.js';
+import { DnsSenderDomainCheck } from '../../src/security/sender-domain.js';
 import { RateWindow } from '../../src/security/rate-window.js';
 import { Spool } from '../../src/queue/spool.js';
 import { StaticResolver } from '../../src/core/resolver.js';
@@ -36,8 +38,8 @@ describe('SMTP on port 25 (MX)', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    let delivery;
-    ({ delivery, hasher } = await mailFixture(dir, 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n', 'team@example.test alice@example.test, bob@example.test\n'));
+    let delivery, directory;
+    ({ delivery, directory, hasher } = await mailFixture(dir, 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n', 'team@example.test alice@example.test, bob@example.test\n'));
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
     const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
@@ -55,9 +57,10 @@ describe('SMTP on port 25 (MX)', () => {
     const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
     for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
-        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), delivery, spool, log: silentLogger,
-        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000), resolver: dns,
-        tls: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
+        hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), log: silentLogger,
+        router: new Router(delivery, spool, undefined, silentLogger), senderDomains: new DnsSenderDomainCheck(dns, directory),
+        messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000),
+        tls: { options: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attach: (s) => certs.attach(s) },
         now: () => new Date('2026-11-23T12:00:00Z'),
       });
       const l = new Listener({ name: 'smtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s, adopt) => mx.handle(s, adopt) }, silentLogger);

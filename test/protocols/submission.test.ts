@@ -7,6 +7,7 @@ import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { SubmissionService } from '../../src/protocols/smtp/submission.js';
+import { Router } from '../../src/delivery/routing.js';
 import { Spool } from '../../src/queue/spool.js';
 import { AuthGuard } from '../../src/security/auth-guard.js';
 import { NetworkList } from '../../src/core/cidr.js';
@@ -50,8 +51,8 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
     for (const implicitTls of [false, true]) {
       const service = new SubmissionService({
         hostname: 'mail.example.test', maxMessageSize: 100_000, implicitTls, rejectSenderLoginMismatch: true, guard,
-        directory, delivery, spool, log: silentLogger,
-        tls: () => ({ ...certs.serverOptions(), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attachTls: (s) => certs.attach(s),
+        directory, router: new Router(delivery, spool, undefined, silentLogger), log: silentLogger,
+        tls: { options: () => ({ ...certs.serverOptions(), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attach: (s) => certs.attach(s) },
       });
       const l = new Listener({
         name: implicitTls ? 'submissions' : 'submission', address: { kind: 'tcp', host: '127.0.0.1', port: 0 },

@@ -5,7 +5,9 @@
  */
 import os from 'node:os';
 import type { Logger } from '../../core/logger.js';
-import type { Mailbox } from '../types.js';
+import type { DeliveryTarget, DropResult, MailDrop, Mailbox, QuotaLimits } from '../types.js';
+import type { Readable } from 'node:stream';
+import { MaildirDrop } from './drop.js';
 import { newUniqueName } from './filename.js';
 import { FolderState } from './folder-state.js';
 import { MaildirQuota } from './quota.js';
@@ -30,13 +32,29 @@ export const DEFAULT_SPECIAL_USE: readonly SpecialUseFolder[] = [
   { name: 'Junk', use: '\\Junk' },
 ];
 
-export class MaildirStore {
+export class MaildirStore implements MailDrop {
   private readonly states = new Map<string, { state: FolderState; refs: number }>();
   /** Recently closed folders, oldest first. */
   private readonly idle = new Map<string, FolderState>();
+  private readonly drop: MaildirDrop;
   private seq = 0;
 
-  constructor(private readonly opts: MaildirStoreOptions) {}
+  constructor(private readonly opts: MaildirStoreOptions) {
+    this.drop = new MaildirDrop({
+      quotaFor: (root, limits) => this.quotaFor(root, limits),
+      uniqueName: () => this.uniqueName(),
+      delivered: (dir) => this.delivered(dir),
+      log: opts.log,
+    });
+  }
+
+  fits(target: DeliveryTarget, bytes: number): Promise<boolean> {
+    return this.drop.fits(target, bytes);
+  }
+
+  deliver(targets: readonly DeliveryTarget[], message: Readable | Buffer): Promise<DropResult[]> {
+    return this.drop.deliver(targets, message);
+  }
 
   /** The mailbox of a user whose Maildir root is `root` (MailUser.maildir), with its quota. */
   openMailbox(root: string, quota: { bytes: number | null; messages: number | null } = { bytes: null, messages: null }): Promise<Mailbox> {
@@ -50,7 +68,7 @@ export class MaildirStore {
   }
 
   /** Quota bookkeeping of one mail root (also used by delivery). */
-  quotaFor(root: string, limits: { bytes: number | null; messages: number | null }): MaildirQuota {
+  quotaFor(root: string, limits: QuotaLimits): MaildirQuota {
     return new MaildirQuota(root, { ...limits, extra: this.opts.quotaExtra ?? {} }, this.opts.now);
   }
 
@@ -67,6 +85,16 @@ export class MaildirStore {
   /** Folders currently held open (for tests and metrics). */
   get openFolders(): number {
     return this.states.size;
+  }
+
+  /**
+   * A delivery landed in `dir`'s new/: a folder that sessions have open syncs now, which tells
+   * them (IDLE, NOOP) through the folder's in-process event, without waiting for the watcher.
+   */
+  private delivered(dir: string): void {
+    const held = this.states.get(dir);
+    if (!held) return;
+    held.state.sync().catch((err: unknown) => this.opts.log.warn({ dir, err: (err as Error).message }, 'sync after delivery failed'));
   }
 
   private acquire(dir: string): FolderState {

@@ -7,30 +7,25 @@
  *    sender domains, senders in rejected TLDs (check_sender_access) and clients on DNS
  *    blocklists (reject_rbl_client) refused, all at RCPT time as Postfix does with
  *    smtpd_delay_reject = yes; clients in mynetworks skip these checks (permit_mynetworks);
+ *  - a recipient whose quota cannot take the announced SIZE= is refused at RCPT (the seeds'
+ *    check_policy_service quota-status);
  *  - smtpd_recipient_limit, per-client rate limits, SIZE (552 5.3.4 at MAIL and while the data
- *    streams in), STARTTLS offered with the server certificate, no AUTH on this port, no VRFY;
- *  - at the end of DATA: SPF/DKIM/DMARC/ARC (mail-auth.ts) for clients outside mynetworks, bcc
+ *    streams in), STARTTLS offered with the server certificate, no AUTH on this port, no VRFY,
+ *    an optional greet pause (postscreen's pregreet test);
+ *  - at the end of DATA: SPF/DKIM/DMARC/ARC (security/) for clients outside mynetworks, bcc
  *    maps, then `Authentication-Results` and `Received:` on top and delivery; `250` only when the
  *    message is durable for every recipient, else `451 4.3.0` (nothing is half-accepted).
  */
-import type net from 'node:net';
-import type tls from 'node:tls';
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream } from 'smtp-server';
 import { isFqdn, isValidDomain, parseAddress } from '../../core/address.js';
 import type { NetworkList } from '../../core/cidr.js';
-import type { Resolver } from '../../core/resolver.js';
-import type { Logger } from '../../core/logger.js';
-import { StagedMessage } from '../../core/staged-message.js';
-import type { DeliveryService } from '../../delivery/types.js';
-import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
-import { drain } from './data-stream.js';
+import { TempFailure } from '../../core/errors.js';
+import type { RoutedTransaction, TransactionRouter } from '../../delivery/types.js';
+import type { BlocklistCheck, RateCounter, SenderAuthenticator, SenderDomainCheck } from '../../security/types.js';
 import { receivedHeader } from './received.js';
-import { type SmtpReply, TEMP_FAILURE, answer, answerData, replyError } from './replies.js';
-import { type OutboundSpool, Routing } from './routing.js';
-import type { BccMaps } from './bcc.js';
-import type { Dnsbl } from './dnsbl.js';
-import type { MessageAuthenticator } from './mail-auth.js';
-import { stripOwnAuthResults } from './forged-auth-results.js';
+import type { Refusal, SmtpReply } from './replies.js';
+import type { SessionLimits } from './server-adapter.js';
+import { type SmtpContext, SmtpService, type SmtpServiceOptions, envelopeOf } from './smtp-service.js';
 
 export interface MxPolicy {
   mynetworks: NetworkList;
@@ -48,12 +43,9 @@ export interface MxPolicy {
   connectionLimit: number;
   messageRateLimit: number;
   recipientRateLimit: number;
-}
-
-/** Events per key in a time window (security/rate-window.ts). */
-export interface RateCounter {
-  /** Records one event; returns the count in the window, this one included. */
-  hit(key: string): number;
+  /** postscreen_greet_wait (ms, 0 = greet at once) and postscreen_greet_action. */
+  greetPauseMs?: number;
+  greetAction?: 'enforce' | 'drop';
 }
 
 export interface MxOptions {
@@ -62,231 +54,183 @@ export interface MxOptions {
   hostname: string;
   maxMessageSize: number;
   policy: MxPolicy;
-  delivery: DeliveryService;
-  /** Relayed mail from mynetworks. */
-  spool: OutboundSpool;
-  resolver: Resolver;
+  /** Local mailboxes, and the spool for relayed mail from mynetworks; bcc maps. */
+  router: TransactionRouter;
+  /** reject_unknown_sender_domain (DNS, skipping our own domains). */
+  senderDomains: SenderDomainCheck;
   /** reject_rbl_client zones (none: no lookups). */
-  dnsbl?: Dnsbl;
-  /** sender_bcc_maps / recipient_bcc_maps. */
-  bcc?: BccMaps;
+  dnsbl?: BlocklistCheck;
   /** SPF/DKIM/DMARC/ARC; absent: no checks, no Authentication-Results. */
-  authenticator?: MessageAuthenticator;
+  authenticator?: SenderAuthenticator;
   messageRate: RateCounter;
   recipientRate: RateCounter;
   /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
-  tls: () => tls.TlsOptions;
-  attachTls: (server: { setSecureContext(o: tls.SecureContextOptions): void }) => void;
-  log: Logger;
+  tls: SmtpServiceOptions['tls'];
+  log: SmtpServiceOptions['log'];
   now?: () => Date;
 }
 
-const RELAY_DENIED: SmtpReply = { code: 554, text: '5.7.1 Relay access denied' };
-const TOO_MANY: SmtpReply = { code: 452, text: '4.5.3 Error: too many recipients' };
-const TOO_MANY_CONNECTIONS: SmtpReply = { code: 421, text: '4.7.0 Error: too many connections from your address' };
-const MESSAGE_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too much mail from your address' };
-const RECIPIENT_RATE: SmtpReply = { code: 450, text: '4.7.1 Error: too many recipients from your address' };
-
-interface Transaction {
-  routing: Routing;
+interface MxTransaction {
+  routing: RoutedTransaction;
   /** The sender-domain verdict, looked up once per transaction. */
-  senderDomain?: Promise<SmtpReply | null>;
+  senderDomain?: Promise<Refusal | null>;
 }
 
-export class MxService {
-  private readonly server: AdaptedSmtpServer;
-  private readonly txs = new WeakMap<SMTPServerSession, Transaction>();
+export class MxService extends SmtpService<MxTransaction> {
   /** Open connections per client IP (smtpd_client_connection_count_limit). */
   private readonly open = new Map<string, number>();
   /** The DNSBL verdict, looked up once per connection. */
-  private readonly listed = new WeakMap<SMTPServerSession, Promise<SmtpReply | null>>();
+  private readonly listed = new WeakMap<SmtpContext<MxTransaction>, Promise<Refusal | null>>();
 
   constructor(private readonly opts: MxOptions) {
-    const server = new AdaptedSmtpServer({
-      ...opts.tls(),
-      name: opts.hostname,
-      banner: 'tsmail',
-      size: opts.maxMessageSize,
-      disabledCommands: ['AUTH', 'VRFY'], // no AUTH on port 25; disable_vrfy_command = yes
-      hideENHANCEDSTATUSCODES: false,
-      hideDSN: false,
-      disableReverseLookup: true,
-      logger: false,
-      onConnect: (session, cb) => {
-        const ip = session.remoteAddress;
-        const n = (this.open.get(ip) ?? 0) + 1;
-        this.open.set(ip, n);
-        const limit = opts.policy.connectionLimit;
-        if (limit > 0 && n > limit && !this.trusted(session)) return cb(replyError(TOO_MANY_CONNECTIONS));
-        cb();
+    const p = opts.policy;
+    super(
+      {
+        hostname: opts.hostname,
+        banner: 'tsmail',
+        maxMessageSize: opts.maxMessageSize,
+        limits: {
+          ...(opts.limits ?? { timeoutMs: 300_000, maxClients: 100 }),
+          ...(p.greetPauseMs ? { greetPause: { ms: p.greetPauseMs, action: p.greetAction ?? 'enforce', exempt: (ip: string) => p.mynetworks.has(ip) } } : {}),
+        },
+        tls: opts.tls,
+        log: opts.log,
       },
-      onClose: (session) => {
-        const n = (this.open.get(session.remoteAddress) ?? 1) - 1;
-        if (n > 0) this.open.set(session.remoteAddress, n);
-        else this.open.delete(session.remoteAddress);
+      {
+        connect: (ctx) => this.connect(ctx),
+        close: (ctx) => this.close(ctx),
+        mailFrom: (ctx, address) => this.mailFrom(ctx, address),
+        rcptTo: (ctx, address) => this.rcpt(ctx, address),
+        data: (ctx, stream) => this.data(ctx, stream),
       },
-      onMailFrom: (address, session, cb) => {
-        const limit = opts.policy.messageRateLimit;
-        if (limit > 0 && !this.trusted(session) && opts.messageRate.hit(session.remoteAddress) > limit) return cb(replyError(MESSAGE_RATE));
-        const routing = new Routing(opts.delivery, opts.spool, address.address, session, opts.log);
-        this.txs.set(session, { routing });
-        cb();
-      },
-      onRcptTo: (address, session, cb) => {
-        answer(this.rcpt(address, session), cb);
-      },
-      onData: (stream, session, cb) => {
-        answerData(this.data(stream, session), cb);
-      },
-    }, opts.limits);
-    // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.
-    opts.attachTls({ setSecureContext: (o) => server.updateSecureContext(o) });
-    server.on('error', (err) => opts.log.debug({ err: err.message }, 'smtp session error'));
-    this.server = server;
+    );
   }
 
-  handle(socket: net.Socket, adopt?: (replacement: net.Socket) => void): void {
-    this.server.accept(socket, adopt);
+  private trusted(ctx: SmtpContext<MxTransaction>): boolean {
+    return this.opts.policy.mynetworks.has(ctx.session.remoteAddress);
   }
 
-  private trusted(session: SMTPServerSession): boolean {
-    return this.opts.policy.mynetworks.has(session.remoteAddress);
+  private connect(ctx: SmtpContext<MxTransaction>): Refusal | null {
+    const ip = ctx.session.remoteAddress;
+    const n = (this.open.get(ip) ?? 0) + 1;
+    this.open.set(ip, n);
+    const limit = this.opts.policy.connectionLimit;
+    if (limit > 0 && n > limit && !this.trusted(ctx)) return { kind: 'too-many-connections' };
+    return null;
+  }
+
+  private close(ctx: SmtpContext<MxTransaction>): void {
+    const ip = ctx.session.remoteAddress;
+    const n = (this.open.get(ip) ?? 1) - 1;
+    if (n > 0) this.open.set(ip, n);
+    else this.open.delete(ip);
+  }
+
+  private async mailFrom(ctx: SmtpContext<MxTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
+    const limit = this.opts.policy.messageRateLimit;
+    if (limit > 0 && !this.trusted(ctx) && this.opts.messageRate.hit(ctx.session.remoteAddress) > limit) return { kind: 'message-rate' };
+    ctx.tx = { routing: this.opts.router.begin(envelopeOf(address)) };
+    return null;
   }
 
   /** Postfix smtpd_helo_restrictions, evaluated at RCPT (smtpd_delay_reject = yes). */
-  private heloReply(session: SMTPServerSession): SmtpReply | null {
+  private heloRefusal(ctx: SmtpContext<MxTransaction>): Refusal | null {
     const p = this.opts.policy;
-    const helo = session.hostNameAppearsAs ?? '';
-    if (this.trusted(session)) return null;
-    if (p.heloRequired && !helo) return { code: 503, text: '5.5.1 Error: send HELO/EHLO first' };
+    const helo = ctx.session.hostNameAppearsAs || '';
+    if (p.heloRequired && !helo) return { kind: 'helo-required' };
     const literal = /^\[[0-9a-fA-F:.]+\]$/.test(helo) || /^\[IPv6:[0-9a-fA-F:.]+\]$/i.test(helo);
     if (literal) return null;
-    if (p.rejectInvalidHelo && !isValidDomain(helo.toLowerCase())) return { code: 501, text: `5.5.2 <${helo}>: Helo command rejected: Invalid name` };
-    if (p.rejectNonFqdnHelo && !isFqdn(helo.toLowerCase())) return { code: 504, text: `5.5.2 <${helo}>: Helo command rejected: need fully-qualified hostname` };
+    if (p.rejectInvalidHelo && !isValidDomain(helo.toLowerCase())) return { kind: 'helo-invalid', helo };
+    if (p.rejectNonFqdnHelo && !isFqdn(helo.toLowerCase())) return { kind: 'helo-not-fqdn', helo };
     return null;
   }
 
-  private async rcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
-    const t = this.txs.get(session);
-    if (!t) return TEMP_FAILURE;
+  private async rcpt(ctx: SmtpContext<MxTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
+    const t = ctx.tx;
+    if (!t) return { kind: 'temp', reason: 'no transaction' };
     const p = this.opts.policy;
-    const trusted = this.trusted(session);
-    if (t.routing.count >= p.recipientLimit) return TOO_MANY;
-    if (p.recipientRateLimit > 0 && !trusted && this.opts.recipientRate.hit(session.remoteAddress) > p.recipientRateLimit) return RECIPIENT_RATE;
-    const helo = this.heloReply(session);
-    if (helo) return helo;
+    const trusted = this.trusted(ctx);
+    if (t.routing.count >= p.recipientLimit) return { kind: 'too-many-recipients' };
+    if (this.talkedEarly(ctx)) return { kind: 'early-talker' };
+    if (p.recipientRateLimit > 0 && !trusted && this.opts.recipientRate.hit(ctx.session.remoteAddress) > p.recipientRateLimit) return { kind: 'recipient-rate' };
     if (!trusted) {
-      const sender = await this.senderReply(t);
-      if (sender) return sender;
-      const listed = await this.listedReply(session);
-      if (listed) return listed;
+      const refusal = this.heloRefusal(ctx) ?? (await this.senderRefusal(t)) ?? (await this.listedRefusal(ctx));
+      if (refusal) return refusal;
     }
-    if (p.rejectNonFqdnRecipient && !fqdnAddress(address.address)) {
-      return { code: 504, text: `5.5.2 <${address.address}>: Recipient address rejected: need fully-qualified address` };
-    }
+    if (p.rejectNonFqdnRecipient && !fqdnAddress(address.address)) return { kind: 'recipient-not-fqdn', address: address.address };
     // permit_mynetworks before reject_unauth_destination: our own networks may relay.
-    return t.routing.add(address, trusted, RELAY_DENIED);
+    const outcome = await t.routing.add({ address: address.address, ...address.dsn }, trusted);
+    return outcome.kind === 'local' || outcome.kind === 'remote' ? null : outcome;
   }
 
   /** smtpd_sender_restrictions: reject_non_fqdn_sender, rejected TLDs, reject_unknown_sender_domain. */
-  private async senderReply(t: Transaction): Promise<SmtpReply | null> {
+  private async senderRefusal(t: MxTransaction): Promise<Refusal | null> {
     const p = this.opts.policy;
     const sender = t.routing.sender;
     if (sender === '') return null;
-    if (p.rejectNonFqdnSender && !fqdnAddress(sender)) {
-      return { code: 504, text: `5.5.2 <${sender}>: Sender address rejected: need fully-qualified address` };
-    }
+    if (p.rejectNonFqdnSender && !fqdnAddress(sender)) return { kind: 'sender-not-fqdn', sender };
     const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
-    if (p.rejectSenderTlds.some((tld) => domain === tld || domain.endsWith(`.${tld}`))) {
-      return { code: 554, text: `5.7.1 <${sender}>: Sender address rejected: Access denied` };
-    }
-    if (p.rejectUnknownSenderDomain) {
-      t.senderDomain ??= this.checkSenderDomain(sender);
-      return t.senderDomain;
-    }
-    return null;
+    if (p.rejectSenderTlds.some((tld) => domain === tld || domain.endsWith(`.${tld}`))) return { kind: 'sender-tld', sender };
+    if (!p.rejectUnknownSenderDomain) return null;
+    t.senderDomain ??= this.checkSenderDomain(sender, domain);
+    return t.senderDomain;
   }
 
-  /** reject_rbl_client, once per connection; Postfix's wording. */
-  private listedReply(session: SMTPServerSession): Promise<SmtpReply | null> {
+  private async checkSenderDomain(sender: string, domain: string): Promise<Refusal | null> {
+    try {
+      const verdict = await this.opts.senderDomains.check(domain);
+      if (verdict === 'null-mx') return { kind: 'sender-domain-null-mx', sender, domain };
+      return verdict === 'unknown' ? { kind: 'sender-domain-unknown', sender } : null;
+    } catch (err) {
+      if (!(err instanceof TempFailure)) throw err;
+      this.opts.log.warn({ domain, err: err.message }, 'sender domain lookup failed');
+      return { kind: 'sender-domain-dns', sender };
+    }
+  }
+
+  /** reject_rbl_client, once per connection. */
+  private listedRefusal(ctx: SmtpContext<MxTransaction>): Promise<Refusal | null> {
     const dnsbl = this.opts.dnsbl;
     if (!dnsbl?.enabled) return Promise.resolve(null);
-    let verdict = this.listed.get(session);
+    let verdict = this.listed.get(ctx);
     if (!verdict) {
-      const ip = session.remoteAddress;
+      const ip = ctx.session.remoteAddress;
       verdict = dnsbl.check(ip).then((hit) => {
         if (!hit) return null;
-        this.opts.log.info({ session: session.id, ip, zone: hit.zone, answer: hit.answer }, 'client on DNS blocklist');
-        return { code: 554, text: `5.7.1 Service unavailable; Client host [${ip}] blocked using ${hit.zone}` };
+        ctx.log.info({ zone: hit.zone, answer: hit.answer }, 'client on DNS blocklist');
+        return { kind: 'blocklisted', ip, zone: hit.zone } as const;
       });
-      this.listed.set(session, verdict);
+      this.listed.set(ctx, verdict);
     }
     return verdict;
   }
 
-  /**
-   * Postfix reject_unknown_sender_domain: no MX and no A/AAAA record → 550 5.1.8 (seed 001's
-   * unknown_address_reject_code); a DNS failure is never a reason to bounce: 450 4.1.8.
-   */
-  private async checkSenderDomain(sender: string): Promise<SmtpReply | null> {
-    const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
-    if (domain.startsWith('[')) return null; // address literal
-    try {
-      const mx = await this.opts.resolver.lookup(domain, 'MX');
-      if (mx.length === 1 && mx[0] === '') {
-        return { code: 550, text: `5.7.27 <${sender}>: Sender address rejected: Domain ${domain} does not accept mail (nullMX)` };
-      }
-      if (mx.length) return null;
-      for (const type of ['A', 'AAAA'] as const) {
-        if ((await this.opts.resolver.lookup(domain, type)).length) return null;
-      }
-      return { code: 550, text: `5.1.8 <${sender}>: Sender address rejected: Domain not found` };
-    } catch (err) {
-      this.opts.log.warn({ domain, err: (err as Error).message }, 'sender domain lookup failed');
-      return { code: 450, text: `4.1.8 <${sender}>: Sender address rejected: Domain not found (DNS temporary failure)` };
-    }
-  }
-
-  private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
-    const t = this.txs.get(session);
-    this.txs.delete(session);
-    if (!t) {
-      await drain(stream);
-      return TEMP_FAILURE;
-    }
-    const { routing } = t;
+  private async data(ctx: SmtpContext<MxTransaction>, stream: SMTPServerDataStream): Promise<SmtpReply> {
+    const t = ctx.tx;
+    if (!t) throw new TempFailure('DATA without a transaction');
     // Clients in mynetworks are not checked (OpenDKIM InternalHosts, policyd-spf skip_addresses).
-    const auth = this.trusted(session) ? undefined : this.opts.authenticator;
-    const staged = await routing.stage(stream, this.opts.maxMessageSize, auth ? stripOwnAuthResults(this.opts.hostname) : undefined);
-    if (!(staged instanceof StagedMessage)) return staged;
-    try {
-      let head = this.received(session, routing);
-      if (auth) {
+    const auth = this.trusted(ctx) ? undefined : this.opts.authenticator;
+    return this.routedData(ctx, stream, {
+      routing: t.routing,
+      router: this.opts.router,
+      filter: auth?.forgedResultsFilter(),
+      inspect: async (staged) => {
+        const head = this.received(ctx, t.routing);
+        if (!auth) return { refusal: null, head };
         const verdict = await auth.check(staged.buffer() ?? staged.stream(), {
-          ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '', sender: routing.sender,
+          ip: ctx.session.remoteAddress, helo: ctx.session.hostNameAppearsAs || '', sender: t.routing.sender,
         });
-        this.opts.log.info({ session: session.id, from: routing.sender, ...verdict.summary }, 'sender authentication');
-        if (verdict.reject) return verdict.reject;
-        head = verdict.headers + head;
-      }
-      await routing.addBlindCopies(this.opts.bcc);
-      const reply = await routing.commit(staged, head);
-      this.opts.log.info({ session: session.id, from: routing.sender, local: routing.local, remote: routing.remote, ok: reply.code === 250 }, 'smtp delivery');
-      return reply;
-    } catch (err) {
-      this.opts.log.warn({ session: session.id, err: (err as Error).message }, 'message not taken');
-      return TEMP_FAILURE;
-    } finally {
-      await staged.dispose();
-    }
+        ctx.log.info({ from: t.routing.sender, ...verdict.summary }, 'sender authentication');
+        return { refusal: verdict.refusal ? { kind: 'sender-auth', refusal: verdict.refusal } : null, head: verdict.headers + head };
+      },
+    });
   }
 
-  private received(session: SMTPServerSession, routing: Routing): string {
+  private received(ctx: SmtpContext<MxTransaction>, routing: RoutedTransaction): string {
     const all = routing.recipients;
     const forRecipient = all.length === 1 ? all[0] : undefined;
-    return receivedHeader(session, this.opts.hostname, { forRecipient, date: this.opts.now?.() ?? new Date() });
+    return receivedHeader(ctx.session, this.opts.hostname, { forRecipient, date: this.opts.now?.() ?? new Date() });
   }
-
 }
 
 /** reject_non_fqdn_*: user@domain with a fully qualified domain (or an address literal). */

@@ -1,5 +1,9 @@
 /**
  * smtp-server, adapted where tsmail needs more than its options give:
+ *  - it waits a hard-coded 100 ms before every greeting (an "early talker" check), which caps a
+ *    listener at a few hundred connections per second whatever the machine; here the greeting
+ *    goes out at once, or after `greetPause` (Postfix postscreen's pregreet test, port 25 only),
+ *    and a client that talks before it is refused as postscreen does (`greet_action`);
  *  - it picks the RFC 3463 enhanced status code from the reply code alone, so an oversized
  *    message would get `552 5.2.2` (mailbox full) where RFC 3463 and Postfix say `552 5.3.4`:
  *    each connection is created here (as SMTPServer.connect does) with a `send` that leaves a
@@ -7,6 +11,8 @@
  *  - after STARTTLS a TLSSocket takes over the connection and the plain socket goes quiet, so
  *    `accept` reports the new socket to the listener (`adopt`), which tracks sessions for shutdown
  *    (and, as the upgrade strips the plain socket's listeners, reports that one again meanwhile);
+ *    the connection is found again by its session, never by address and port, which every
+ *    connection of a unix-socket listener shares;
  *  - it advertises AUTH before STARTTLS and then refuses it; Postfix with smtpd_tls_auth_only
  *    does not offer AUTH on a plain connection at all, and clients that see AUTH there may try
  *    it (or give up on TLS), so the EHLO reply of a plain connection drops the AUTH line;
@@ -20,10 +26,22 @@
 import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/**
+ * Postfix postscreen's pregreet test: the greeting waits `ms`; a client that talks first gets
+ * `550 5.5.1 Protocol error` for every RCPT (`enforce`, the seeds' postscreen_greet_action) or
+ * `521 5.5.1 Protocol error` and is disconnected (`drop`). Clients `exempt` (mynetworks,
+ * postscreen_access_list = permit_mynetworks) are greeted at once.
+ */
+export interface GreetPause {
+  ms: number;
+  action: 'enforce' | 'drop';
+  exempt(ip: string): boolean;
+}
 
 /** smtpd_timeout and the process limit, for every SMTP-family listener. */
 export interface SessionLimits {
@@ -33,6 +51,8 @@ export interface SessionLimits {
   maxClients: number;
   /** smtpd_recipient_limit: recipients per transaction, more get `452 4.5.3` (default 1000). */
   maxRecipients?: number;
+  /** Port 25 only; none: greeted at once. */
+  greetPause?: GreetPause;
 }
 
 /** RFC 5321 4.5.3.1.6: 1000 octets with the CRLF. Longer lines are refused, not truncated. */
@@ -77,11 +97,19 @@ function ownReply(connection: SMTPConnection, code: number, data: unknown): [num
 }
 
 export class AdaptedSmtpServer extends SMTPServer {
-  /** Connections waiting for STARTTLS, by remote address and port. */
-  private readonly adopters: Map<string, (replacement: net.Socket) => void>;
+  /** Connections waiting for STARTTLS: told of their TLS socket (`adopt`). */
+  private readonly adopters: WeakMap<SMTPServerSession, (replacement: net.Socket) => void>;
+  /** Sessions whose client talked before the greeting (greetPause with `enforce`). */
+  private readonly earlyTalkers = new WeakSet<SMTPServerSession>();
+  private readonly greetPause: GreetPause | undefined;
 
-  constructor(options: SMTPServerOptions, limits?: SessionLimits) {
-    const adopters = new Map<string, (replacement: net.Socket) => void>();
+  /**
+   * `onEnd`: called once per session when it ends, as soon as either side closes it. smtp-server's
+   * onClose waits for the socket's 'close' (after the client too has closed its end), so a client
+   * that reconnects right after QUIT could still find its old session counted.
+   */
+  constructor(options: SMTPServerOptions, limits?: SessionLimits, private readonly onEnd: (session: SMTPServerSession) => void = () => {}) {
+    const adopters = new WeakMap<SMTPServerSession, (replacement: net.Socket) => void>();
     super({
       maxRecipients: DEFAULT_MAX_RECIPIENTS,
       ...options,
@@ -89,26 +117,33 @@ export class AdaptedSmtpServer extends SMTPServer {
       ...(limits ? { socketTimeout: limits.timeoutMs, maxClients: limits.maxClients } : {}),
       ...(limits?.maxRecipients ? { maxRecipients: limits.maxRecipients } : {}),
       onSecure: (socket, session, cb) => {
-        const key = `${socket.remoteAddress}:${socket.remotePort}`;
-        adopters.get(key)?.(socket as net.Socket);
-        adopters.delete(key);
+        adopters.get(session)?.(socket as net.Socket);
+        adopters.delete(session);
         if (options.onSecure) options.onSecure(socket, session, cb);
         else cb();
       },
     });
     this.adopters = adopters;
+    this.greetPause = limits?.greetPause && limits.greetPause.ms > 0 ? limits.greetPause : undefined;
+  }
+
+  /** True when the client of this session talked before the greeting. */
+  talkedEarly(session: SMTPServerSession): boolean {
+    return this.earlyTalkers.has(session);
   }
 
   /** Serves a socket from our Listener; `adopt` learns of the TLS socket after STARTTLS. */
-  accept(socket: net.Socket, adopt: (replacement: net.Socket) => void = () => {}): void {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.adopters.set(key, adopt);
-    socket.once('close', () => this.adopters.delete(key));
-    this.connect(socket);
+  accept(socket: net.Socket, adopt?: (replacement: net.Socket) => void): void {
+    this.serve(socket, adopt);
   }
 
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+    this.serve(socket, undefined, socketOptions);
+  }
+
+  private serve(socket: net.Socket | tls.TLSSocket, adopt?: (replacement: net.Socket) => void, socketOptions?: SMTPConnectionOptions | null): void {
     const connection = new SMTPConnection(this, socket, socketOptions ?? undefined);
+    if (adopt) this.adopters.set(connection.session, adopt);
     const send = connection.send.bind(connection);
     connection.send = (code, data, context) => {
       if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !/^AUTH\b/.test(line));
@@ -119,8 +154,9 @@ export class AdaptedSmtpServer extends SMTPServer {
     const onCommand = connection._onCommand.bind(connection);
     const resume = (next?: () => void) => setImmediate(() => connection._whenWritable(next ?? (() => {})));
     connection._onCommand = (line, next) => {
-      // Before the greeting, during a TLS handshake and inside an AUTH exchange (whose lines are
-      // SASL data, not commands) smtp-server's own handling applies.
+      if (this.greetPause && !connection._ready && !connection._upgrading && !connection._closing) return this.earlyTalk(connection, next);
+      // During a TLS handshake and inside an AUTH exchange (whose lines are SASL data, not
+      // commands) smtp-server's own handling applies.
       if (!connection._ready || connection._upgrading || connection._nextHandler) return onCommand(line, next);
       const problem = lineProblem(line);
       if (problem) {
@@ -136,7 +172,6 @@ export class AdaptedSmtpServer extends SMTPServer {
       }
       onCommand(line, next);
     };
-    const adopt = this.adopters.get(`${socket.remoteAddress}:${socket.remotePort}`);
     if (adopt) {
       const upgrade = connection.upgrade.bind(connection);
       connection.upgrade = (callback, secureCallback) => {
@@ -147,9 +182,56 @@ export class AdaptedSmtpServer extends SMTPServer {
         adopt(socket as net.Socket);
       };
     }
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.onEnd(connection.session);
+    };
+    const close = connection.close.bind(connection);
+    connection.close = () => {
+      close();
+      end();
+    };
+    const onClose = connection._onClose.bind(connection);
+    connection._onClose = () => {
+      onClose();
+      end();
+    };
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
-    connection.init();
+    this.init(connection);
+  }
+
+  /**
+   * SMTPConnection.init() without its fixed 100 ms pause: the listeners are set up, the client
+   * limit checked, and the greeting sent at once, or after the greet pause.
+   */
+  private init(connection: SMTPConnection): void {
+    connection._setListeners(() => {
+      if (this.options.maxClients && this.connections.size > this.options.maxClients) {
+        return connection.send(421, `${connection.name} Too many connected clients, try again in a moment`, false);
+      }
+      const pause = this.greetPause;
+      if (!pause || pause.exempt(connection.remoteAddress)) return connection.connectionReady();
+      const timer = setTimeout(() => {
+        if (!connection._closing && !connection._closed) connection.connectionReady();
+      }, pause.ms);
+      timer.unref();
+      connection._socket.once('close', () => clearTimeout(timer));
+    });
+  }
+
+  /** A command line before the greeting (postscreen's PREGREET). */
+  private earlyTalk(connection: SMTPConnection, next?: () => void): void {
+    if (this.greetPause?.action === 'drop') {
+      connection.send(521, '5.5.1 Protocol error');
+      return connection.close();
+    }
+    // enforce: the session goes on and every RCPT is refused; what was sent early is dropped
+    // unanswered, as the greeting it should have waited for has not been sent yet.
+    this.earlyTalkers.add(connection.session);
+    next?.();
   }
 }

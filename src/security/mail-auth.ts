@@ -2,42 +2,26 @@
  * SPF, DKIM, DMARC and ARC for mail coming in on port 25 (what OpenDKIM, OpenDMARC and
  * policyd-spf did in the seeds), with mailauth. The result is one `Authentication-Results`
  * header (RFC 8601) plus `Received-SPF`, put on top of the message, and a verdict:
- *  - DMARC fail with policy `reject` (applied to pct% of mail, RFC 7489 6.6.4) → `550 5.7.1`,
- *    when `dmarcReject` is on (OpenDMARC's RejectFailures);
- *  - SPF `fail` → `550 5.7.23` only when `spfReject` is on (policyd-spf's Mail_From_reject);
+ *  - DMARC fail with policy `reject` (applied to pct% of mail, RFC 7489 6.6.4) is refused, when
+ *    `dmarcReject` is on (OpenDMARC's RejectFailures);
+ *  - SPF `fail` is refused only when `spfReject` is on (policyd-spf's Mail_From_reject);
  *  - if any of the lookups failed temporarily and the message would have been refused, the
- *    answer is `451 4.4.3`: a DNS outage must never turn into a bounce.
+ *    refusal is a temporary one (`dns`): a DNS outage must never turn into a bounce.
+ * Forged Authentication-Results are removed before the checks (forged-auth-results.ts).
  * Every DNS question goes through the one Resolver (tests give fixed records).
  */
+import type { Transform } from 'node:stream';
 import { authenticate, type DNSResolver } from 'mailauth';
-import { TempFailure } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import type { RecordType, Resolver } from '../../core/resolver.js';
-import type { SmtpReply } from './replies.js';
+import { TempFailure } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { RecordType, Resolver } from '../core/resolver.js';
+import type { AuthContext, AuthRefusal, AuthVerdict, SenderAuthenticator } from './types.js';
+import { stripOwnAuthResults } from './forged-auth-results.js';
 
 export interface AuthPolicy {
   dmarcReject: boolean;
   spfReject: boolean;
 }
-
-export interface AuthContext {
-  ip: string;
-  /** The HELO/EHLO name. */
-  helo: string;
-  /** MAIL FROM ('' for the null sender). */
-  sender: string;
-}
-
-export interface AuthVerdict {
-  /** CRLF-terminated header lines for the top of the message. */
-  headers: string;
-  /** A refusal, or null to deliver. */
-  reject: SmtpReply | null;
-  /** Short results for the log. */
-  summary: { spf: string; dkim: string; dmarc: string; arc: string };
-}
-
-const DNS_TROUBLE: SmtpReply = { code: 451, text: '4.4.3 Temporary DNS failure while checking the sender, try again later' };
 
 const TYPES = new Set<RecordType>(['MX', 'A', 'AAAA', 'TXT', 'PTR']);
 
@@ -66,7 +50,7 @@ function mailauthResolver(resolver: Resolver): DNSResolver {
   }) as DNSResolver;
 }
 
-export class MessageAuthenticator {
+export class MessageAuthenticator implements SenderAuthenticator {
   private readonly resolve: DNSResolver;
 
   constructor(
@@ -95,20 +79,22 @@ export class MessageAuthenticator {
     const arc = res.arc ? res.arc.status.result : 'none';
     const summary = { spf, dkim, dmarc, arc };
     const temp = spf === 'temperror' || dkimResults.includes('temperror') || dmarc === 'temperror';
-    let reject: SmtpReply | null = null;
+    let refusal: AuthRefusal | null = null;
     if (this.policy.dmarcReject && res.dmarc && dmarc === 'fail' && res.dmarc.policy === 'reject' && this.sampled(res.dmarc.pct)) {
-      reject = { code: 550, text: `5.7.1 Rejected by DMARC policy for ${res.dmarc.domain}` };
+      refusal = { kind: 'dmarc', domain: res.dmarc.domain };
     } else if (this.policy.spfReject && spf === 'fail') {
-      reject = { code: 550, text: `5.7.23 Message rejected due to: SPF fail - not authorized (${ctx.sender || ctx.helo})` };
+      refusal = { kind: 'spf', identity: ctx.sender || ctx.helo };
     } else if (this.policy.dmarcReject && res.dmarc && res.dmarc.policy === 'reject' && dmarc !== 'pass' && temp) {
       // A temperror may be hiding a pass: let the sender try again rather than deliver or bounce.
-      reject = DNS_TROUBLE;
+      refusal = { kind: 'dns' };
     }
-    if (reject && temp && reject.code >= 500) {
-      reject = DNS_TROUBLE;
-    }
-    this.log.debug({ ...summary, reject: reject?.code }, 'message authentication');
-    return { headers: res.headers, reject, summary };
+    if (refusal && temp) refusal = { kind: 'dns' };
+    this.log.debug({ ...summary, refusal: refusal?.kind }, 'message authentication');
+    return { headers: res.headers, refusal, summary };
+  }
+
+  forgedResultsFilter(): Transform {
+    return stripOwnAuthResults(this.hostname);
   }
 
   private sampled(pct: unknown): boolean {

@@ -7,15 +7,16 @@
  * all mail, and Postfix likewise skips a list it cannot reach.
  */
 import net from 'node:net';
-import type { Logger } from '../../core/logger.js';
-import type { Resolver } from '../../core/resolver.js';
+import type { Logger } from '../core/logger.js';
+import type { Resolver } from '../core/resolver.js';
+import type { BlocklistCheck } from './types.js';
 
 export interface DnsblHit {
   zone: string;
   answer: string;
 }
 
-export class Dnsbl {
+export class Dnsbl implements BlocklistCheck {
   private readonly zones: { zone: string; only?: string }[];
 
   constructor(zones: readonly string[], private readonly resolver: Resolver, private readonly log: Logger) {

@@ -3,7 +3,7 @@
  * address goes to another address. Keys are looked up as Postfix does for address tables:
  * `user+ext@domain`, then `user@domain` (extension dropped), then `@domain`.
  */
-import { stripExtension } from '../../core/address.js';
+import { stripExtension } from '../core/address.js';
 
 export class BccMaps {
   private readonly sender: ReadonlyMap<string, string>;
