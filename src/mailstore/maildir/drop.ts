@@ -28,8 +28,12 @@ export class MaildirDrop implements MailDrop {
   constructor(private readonly deps: MaildirDropDeps) {}
 
   async fits(target: DeliveryTarget, bytes: number): Promise<boolean> {
+    const quota = this.deps.quotaFor(target.root, target.quota);
+    if (!quota.limited) return true;
     try {
-      await this.deps.quotaFor(target.root, target.quota).check(bytes, 1, 'INBOX', true);
+      // The quota is counted in the Maildir (maildirsize), which a first delivery creates.
+      await this.inboxes.ensure(path.resolve(target.root));
+      await quota.check(bytes, 1, 'INBOX', true);
       return true;
     } catch (err) {
       if (err instanceof QuotaExceeded) return false;

@@ -47,9 +47,17 @@ export interface StateChange {
   expunged: number[];
 }
 
+/** Looks for changes other processes make to a folder (folder-watch.ts). */
+export interface ChangeWatcher {
+  start(): void;
+  stop(): void;
+}
+
 export interface FolderStateDeps {
   log: Logger;
   now?: () => number;
+  /** The watcher of one folder; default: inotify plus a periodic rescan (FolderWatch). */
+  watch?: (dir: string, onChange: () => void) => ChangeWatcher;
 }
 
 /** Dovecot rewrites dovecot-uidlist without stale records once fewer than 75% still exist. */
@@ -70,7 +78,7 @@ export class FolderState {
   private uidlistSig = '';
   private keywordsSig = '';
   private loaded = false;
-  private watch: FolderWatch | undefined;
+  private watch: ChangeWatcher | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
   uidValidity = 0;
   uidNext = 1;
@@ -114,9 +122,10 @@ export class FolderState {
   onChange(listener: (change: StateChange) => void): () => void {
     this.listeners.add(listener);
     if (this.listeners.size === 1) {
-      this.watch ??= new FolderWatch(this.dir, () => {
+      const onChange = () => {
         this.sync().catch((err: unknown) => this.deps.log.warn({ dir: this.dir, err: (err as Error).message }, 'background sync failed'));
-      });
+      };
+      this.watch ??= this.deps.watch?.(this.dir, onChange) ?? new FolderWatch(this.dir, onChange);
       this.watch.start();
     }
     return () => {

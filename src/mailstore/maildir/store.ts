@@ -9,7 +9,7 @@ import type { DeliveryTarget, DropResult, MailDrop, Mailbox, QuotaLimits } from 
 import type { Readable } from 'node:stream';
 import { MaildirDrop } from './drop.js';
 import { newUniqueName } from './filename.js';
-import { FolderState } from './folder-state.js';
+import { FolderState, type FolderStateDeps } from './folder-state.js';
 import { MaildirQuota } from './quota.js';
 import { MaildirMailbox, type SpecialUseFolder } from './user-mailbox.js';
 
@@ -19,6 +19,8 @@ export interface MaildirStoreOptions {
   specialUse?: readonly SpecialUseFolder[];
   /** Extra bytes per folder beyond the user's limit (Dovecot `quota_rule2 = Trash:storage=+100M`). */
   quotaExtra?: Readonly<Record<string, number>>;
+  /** The watcher of each open folder (default: inotify plus periodic rescans). */
+  watch?: FolderStateDeps['watch'];
   /** How many closed folders keep their state in memory (default 64). */
   idleFolders?: number;
   now?: () => number;
@@ -102,7 +104,7 @@ export class MaildirStore implements MailDrop {
     if (!held) {
       const recent = this.idle.get(dir);
       this.idle.delete(dir);
-      held = { state: recent ?? new FolderState(dir, { log: this.opts.log, now: this.opts.now }), refs: 0 };
+      held = { state: recent ?? new FolderState(dir, { log: this.opts.log, now: this.opts.now, watch: this.opts.watch }), refs: 0 };
       this.states.set(dir, held);
     }
     held.refs++;
