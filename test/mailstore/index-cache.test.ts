@@ -2,6 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import { compareMaildirNames } from '../../src/mailstore/maildir/filename.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -57,12 +58,33 @@ describe('tsmail.index (cache of a folder across restarts)', () => {
     await firstRun();
     const cur = path.join(root, 'cur');
     const { readdir, rename, unlink } = await import('node:fs/promises');
-    const files = (await readdir(cur)).sort();
+    // In UID order: the names' microsecond parts are not zero-padded, so a plain sort() can put
+    // a later message first within the same second.
+    const files = (await readdir(cur)).sort(compareMaildirNames);
     await unlink(path.join(cur, files[0]!)); // expunged by Dovecot
     await rename(path.join(cur, files[2]!), path.join(cur, files[2]!.replace(/:2,.*$/, ':2,F'))); // flagged
     await writeFile(path.join(root, 'new', '1800000000.1_1.elsewhere'), 'Subject: new\n\nx\n'); // delivered
     const inbox = await (await fresh().openMailbox(root)).open('INBOX');
     expect(inbox.messages().map((m) => [m.uid, m.flags])).toEqual([[2, ['\\Seen']], [3, ['\\Flagged']], [4, []]]);
+  });
+
+  it('vouches for a folder only once its directories have settled (mtimes move once per kernel tick)', async () => {
+    await firstRun();
+    const header = async () => (await readFile(path.join(root, 'tsmail.index'), 'utf8')).split('\n')[0]!.split('\t');
+    // Changed a moment ago: a change in the same tick would leave the same mtime behind.
+    expect((await header())[4]).toBe('unsettled');
+    const { utimes, stat } = await import('node:fs/promises');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const sub of ['new', 'cur']) await utimes(path.join(root, sub), hourAgo, hourAgo);
+    const store = fresh();
+    const inbox = await (await store.openMailbox(root)).open('INBOX');
+    await inbox.sync();
+    await store.flush();
+    const sig = (await Promise.all(['new', 'cur'].map(async (sub) => {
+      const st = await stat(path.join(root, sub), { bigint: true });
+      return `${st.ino}:${st.mtimeNs}`;
+    }))).join('/');
+    expect((await header())[4]).toBe(sig);
   });
 
   it('rebuilds from the Maildir when the index is damaged', async () => {

@@ -75,6 +75,8 @@ export class FolderState {
   private readonly listeners = new Set<(change: StateChange) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private signature = '';
+  /** When `signature` was taken (wall clock, as the directory mtimes in it). */
+  private signatureAt = 0;
   private uidlistSig = '';
   private keywordsSig = '';
   private loaded = false;
@@ -294,6 +296,7 @@ export class FolderState {
     // What was listed, not what is there now: a change made after the listing (by us moving
     // new/ to cur/, or by anyone else) makes the next sync list again.
     this.signature = scan.signature;
+    this.signatureAt = Date.now();
     this.uidlistSig = uidlistSig;
     this.loaded = true;
     this.emit(change);
@@ -343,7 +346,7 @@ export class FolderState {
     // anything changed since makes the next cold open list the folder again.
     await writeIndex(this.dir, {
       uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.highestModseq,
-      dirSignature: this.signature, uidlistSignature: this.uidlistSig, entries: this.entries.slice(),
+      dirSignature: settled(this.signature, this.signatureAt) ? this.signature : 'unsettled', uidlistSignature: this.uidlistSig, entries: this.entries.slice(),
     });
   }
 
@@ -468,6 +471,23 @@ export class FolderState {
     const at = this.entries.indexOf(e);
     if (at >= 0) this.entries.splice(at, 1);
   }
+}
+
+/**
+ * Whether a listing's signature can vouch for the directories staying unchanged: a directory's
+ * mtime only moves once per clock tick of the kernel (a few ms), so a change made in the same
+ * tick as the listing leaves the same signature behind. As Dovecot does (MAILDIR_SYNC_SECS), a
+ * directory changed within the last seconds before the listing is not trusted to be unchanged.
+ */
+const SETTLE_NS = 2_000_000_000n;
+
+function settled(signature: string, takenAtMs: number): boolean {
+  const taken = BigInt(Math.floor(takenAtMs)) * 1_000_000n;
+  for (const part of signature.split('/')) {
+    const m = /:(\d+)$/.exec(part);
+    if (m && BigInt(m[1]!) > taken - SETTLE_NS) return false;
+  }
+  return true;
 }
 
 /** RFC822.SIZE of a file without W=: its size plus one CR for every LF. */
