@@ -31,11 +31,16 @@ import { NetworkList } from './core/cidr.js';
 import { SystemResolver } from './core/resolver.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
+import { logDestination } from './daemon/log-output.js';
 import { TLS_CIPHERS, TlsCertificates } from './daemon/tls.js';
 import { placeholderHandler } from './protocols/placeholder.js';
 
-export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level: config.log.level, base: { pid: process.pid } }, destination as pino.DestinationStream | undefined);
+/** JSON lines, or readable lines on a terminal (`log.format`, `TSMAIL_LOG_FORMAT`); stdout unless `destination`. */
+export async function createLogger(config: Config, destination?: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<Logger> {
+  const stream = await logDestination(config.log.format, env, destination);
+  // Annotated: pino's inferred type indexes its levels by any string, `then` included, which an async function cannot return.
+  const log: Logger = pino({ level: config.log.level, base: { pid: process.pid } }, stream);
+  return log;
 }
 
 export function createBackend(config: Config, log: Logger): DirectoryBackend & DirectoryAdmin {

@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
  */
 export async function serve(io: CliIo, opts: { config?: string }): Promise<void> {
   const config = await loadConfig(chooseConfigPath(opts.config, io.env));
-  const log = createLogger(config);
+  const log = await createLogger(config);
   const daemon = createDaemon(config, log);
   await daemon.start();
   await new Promise<void>((resolve) => {

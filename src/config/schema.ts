@@ -201,8 +201,12 @@ const dnsSection = z.strictObject({
   timeout: z.number().min(0.1).max(60).default(5),
 });
 
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
 const logSection = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** auto: readable lines when stdout is a terminal (`npm start`), JSON lines otherwise (journald, pipes, files). */
+  format: z.enum(LOG_FORMATS).default('auto'),
 });
 
 const daemonSection = z.strictObject({
@@ -234,6 +238,7 @@ export type RawConfig = z.output<typeof configSchema>;
 export type ListenerName = keyof RawConfig['listen'];
 export type PassSchemeName = (typeof PASS_SCHEME_NAMES)[number];
 export type MysqlPreset = (typeof MYSQL_PRESETS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Formats zod issues as `key.path: message` lines, one per problem. */
 export function formatIssues(error: z.ZodError): string {
