@@ -96,7 +96,7 @@ describe('log output format', () => {
     expect(listening).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: smtp: listening for smtp \{"address":"127\.0\.0\.1:\d+","tls":"none"\}$/);
     expect(listening).toContain(`127.0.0.1:${ports[0]}`);
     const delivery = lines.find((l) => l.includes('lmtp delivery'))!;
-    expect(delivery).toMatch(/^\[[\d:.]+\] INFO: lmtp \S+: lmtp delivery \{"rcpt":"alice@example\.test","status":"delivered"\}$/);
+    expect(delivery).toMatch(/^\[[\d:.]+\] INFO: lmtp \S+: lmtp delivery \{"ip":"127\.0\.0\.1","rcpt":"alice@example\.test","status":"delivered"\}$/);
     expect(lines.find((l) => l.includes('stop requested'))).toMatch(/INFO: stop requested \{"signal":"SIGINT"\}$/);
     // The last line is written before the process exits (the formatter is synchronous).
     expect(lines.at(-1)).toMatch(/^\[[\d:.]+\] INFO: tsmail stopped$/);
