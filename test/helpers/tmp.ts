@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root, found from this file (test/helpers/tmp.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** ../shared next to the checkout: fixtures and seeds. */
-export const sharedDir = path.resolve(repoRoot, '../shared');
+/** Sample data the tests and benches read (schemas, passwd-file); see its README.md. */
+export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
 
 export async function tempDir(prefix = 'tsmail-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));

@@ -163,78 +163,78 @@ describe.skipIf(skip !== null)('MySQL admin writes', () => {
     const b = (name: PresetName) => backends.get(name)!;
 
     it('platform: quota null takes the column default, aliases are switched off not deleted', async () => {
-      await b('platform').addUser({ address: 'q@example.com', password: HASH, quotaBytes: null });
-      expect((await b('platform').findUser('q@example.com'))?.quotaRules).toEqual(['*:storage=1024M']);
-      await b('platform').deleteAlias('postmaster@example.com');
+      await b('platform').addUser({ address: 'q@shop.example', password: HASH, quotaBytes: null });
+      expect((await b('platform').findUser('q@shop.example'))?.quotaRules).toEqual(['*:storage=1024M']);
+      await b('platform').deleteAlias('postmaster@shop.example');
       const rows = (await server.query(
-        "SELECT is_active FROM mail_aliases WHERE alias_email = 'postmaster@example.com'",
+        "SELECT is_active FROM mail_aliases WHERE alias_email = 'postmaster@shop.example'",
         [],
         'admin_platform',
       )) as Array<{ is_active: number }>;
       expect(rows.map((r) => Number(r.is_active))).toEqual([0]);
-      await b('platform').addAlias('postmaster@example.com', 'alice@example.com');
-      expect(await b('platform').aliasTargets('postmaster@example.com')).toEqual(['alice@example.com']);
+      await b('platform').addAlias('postmaster@shop.example', 'ines@shop.example');
+      expect(await b('platform').aliasTargets('postmaster@shop.example')).toEqual(['ines@shop.example']);
     });
 
     it('linode and isdel: no quota column', async () => {
-      for (const name of ['linode', 'isdel'] as const) {
-        await expect(b(name).addUser({ address: 'q@example.com', password: HASH, quotaBytes: 1 })).rejects.toBeInstanceOf(Unsupported);
+      for (const [name, address] of [['linode', 'q@lakeside.example'], ['isdel', 'q@orchard.example']] as const) {
+        await expect(b(name).addUser({ address, password: HASH, quotaBytes: 1 })).rejects.toBeInstanceOf(Unsupported);
       }
     });
 
     it('linode: a new user maps to itself through email2email', async () => {
-      await b('linode').addUser({ address: 'self@example.com', password: HASH, quotaBytes: null });
-      expect(await b('linode').aliasTargets('self@example.com')).toEqual(['self@example.com']);
+      await b('linode').addUser({ address: 'self@lakeside.example', password: HASH, quotaBytes: null });
+      expect(await b('linode').aliasTargets('self@lakeside.example')).toEqual(['self@lakeside.example']);
     });
 
     it('isdel: alias destinations must be local users (usrIdx)', async () => {
-      await expect(b('isdel').addAlias('ext@example.org', 'someone@elsewhere.example')).rejects.toBeInstanceOf(NotFound);
-      await b('isdel').addAlias('sales@example.org', 'erin@example.org');
-      expect(await b('isdel').aliasTargets('sales@example.org')).toEqual(['erin@example.org']);
-      const rows = (await server.query("SELECT COUNT(*) AS n FROM virtual_aliases WHERE source = 'sales@example.org'", [], 'admin_isdel')) as Array<{
+      await expect(b('isdel').addAlias('ext@orchard.example', 'someone@elsewhere.example')).rejects.toBeInstanceOf(NotFound);
+      await b('isdel').addAlias('sales@orchard.example', 'walt@orchard.example');
+      expect(await b('isdel').aliasTargets('sales@orchard.example')).toEqual(['walt@orchard.example']);
+      const rows = (await server.query("SELECT COUNT(*) AS n FROM virtual_aliases WHERE source = 'sales@orchard.example'", [], 'admin_isdel')) as Array<{
         n: number;
       }>;
       expect(Number(rows[0]?.n)).toBe(1);
     });
 
     it('postfixadmin: mailbox rows in PostfixAdmin form, with a self alias', async () => {
-      await b('postfixadmin').addUser({ address: 'dora@example.net', password: '{BLF-CRYPT}$2y$10$x', quotaBytes: null });
+      await b('postfixadmin').addUser({ address: 'dora@meadow.example', password: '{BLF-CRYPT}$2y$10$x', quotaBytes: null });
       const rows = (await server.query(
-        "SELECT maildir, local_part, domain, quota, active FROM mailbox WHERE username = 'dora@example.net'",
+        "SELECT maildir, local_part, domain, quota, active FROM mailbox WHERE username = 'dora@meadow.example'",
         [],
         'admin_postfixadmin',
       )) as Array<Record<string, unknown>>;
-      expect(rows[0]).toMatchObject({ maildir: 'example.net/dora/', local_part: 'dora', domain: 'example.net', active: 1 });
+      expect(rows[0]).toMatchObject({ maildir: 'meadow.example/dora/', local_part: 'dora', domain: 'meadow.example', active: 1 });
       expect(Number(rows[0]?.quota)).toBe(0);
-      expect(await b('postfixadmin').aliasTargets('dora@example.net')).toEqual(['dora@example.net']);
+      expect(await b('postfixadmin').aliasTargets('dora@meadow.example')).toEqual(['dora@meadow.example']);
       // The self alias makes the mailbox reachable through the alias domain too.
-      expect(await b('postfixadmin').aliasTargets('dora@alias.example')).toEqual(['dora@example.net']);
-      expect((await b('postfixadmin').findUser('dora@example.net'))?.quotaRules).toEqual(['*:bytes=0']);
+      expect(await b('postfixadmin').aliasTargets('dora@meadow-alias.example')).toEqual(['dora@meadow.example']);
+      expect((await b('postfixadmin').findUser('dora@meadow.example'))?.quotaRules).toEqual(['*:bytes=0']);
       await expect(
-        b('postfixadmin').addUser({ address: 'abuse@example.net', password: '{PLAIN}x', quotaBytes: null }),
+        b('postfixadmin').addUser({ address: 'abuse@meadow.example', password: '{PLAIN}x', quotaBytes: null }),
       ).rejects.toBeInstanceOf(InvalidInput);
     });
 
     it('postfixadmin: goto lists grow and shrink; a mailbox keeps its own alias row', async () => {
       const pa = b('postfixadmin');
-      await pa.addAlias('both@example.net', 'dora@example.net');
-      expect(await pa.aliasTargets('both@example.net')).toEqual(['carol@example.net', 'frank@example.net', 'dora@example.net']);
-      await pa.deleteAlias('both@example.net', 'carol@example.net');
-      expect(await pa.aliasTargets('both@example.net')).toEqual(['frank@example.net', 'dora@example.net']);
+      await pa.addAlias('both@meadow.example', 'dora@meadow.example');
+      expect(await pa.aliasTargets('both@meadow.example')).toEqual(['nora@meadow.example', 'otto@meadow.example', 'dora@meadow.example']);
+      await pa.deleteAlias('both@meadow.example', 'nora@meadow.example');
+      expect(await pa.aliasTargets('both@meadow.example')).toEqual(['otto@meadow.example', 'dora@meadow.example']);
 
-      await pa.addAlias('dora@example.net', 'dora@elsewhere.example');
-      expect(await pa.aliasTargets('dora@example.net')).toEqual(['dora@example.net', 'dora@elsewhere.example']);
-      await pa.deleteAlias('dora@example.net');
-      expect(await pa.aliasTargets('dora@example.net')).toEqual(['dora@example.net']);
-      await expect(pa.deleteAlias('dora@example.net')).rejects.toBeInstanceOf(NotFound);
+      await pa.addAlias('dora@meadow.example', 'dora@elsewhere.example');
+      expect(await pa.aliasTargets('dora@meadow.example')).toEqual(['dora@meadow.example', 'dora@elsewhere.example']);
+      await pa.deleteAlias('dora@meadow.example');
+      expect(await pa.aliasTargets('dora@meadow.example')).toEqual(['dora@meadow.example']);
+      await expect(pa.deleteAlias('dora@meadow.example')).rejects.toBeInstanceOf(NotFound);
 
-      await pa.deleteUser('dora@example.net');
-      const left = (await server.query("SELECT COUNT(*) AS n FROM alias WHERE address = 'dora@example.net'", [], 'admin_postfixadmin')) as Array<{
+      await pa.deleteUser('dora@meadow.example');
+      const left = (await server.query("SELECT COUNT(*) AS n FROM alias WHERE address = 'dora@meadow.example'", [], 'admin_postfixadmin')) as Array<{
         n: number;
       }>;
       expect(Number(left[0]?.n)).toBe(0);
-      expect(await pa.listAliases()).toContainEqual({ source: 'both@example.net', destinations: ['frank@example.net', 'dora@example.net'] });
-      expect((await pa.listAliases()).map((a) => a.source)).not.toContain('carol@example.net');
+      expect(await pa.listAliases()).toContainEqual({ source: 'both@meadow.example', destinations: ['otto@meadow.example', 'dora@meadow.example'] });
+      expect((await pa.listAliases()).map((a) => a.source)).not.toContain('nora@meadow.example');
     });
   });
 });

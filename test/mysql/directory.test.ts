@@ -68,15 +68,17 @@ describe.skipIf(skip !== null)('directory over MySQL, end to end', () => {
   });
 
   const LOGINS: [PresetName, string, string, string | null, RegExp][] = [
-    ['platform', 'alice@example.com', 'alice-pass', '/var/mail/vhosts/example.com/alice', /^1073741824$/],
-    ['platform', 'bob@example.com', 'bob-pass', '/var/mail/vhosts/example.com/bob', /^1048576$/],
-    ['linode', 'email1@example.com', 'alice-pass', '/var/mail/vhosts/example.com/email1', /^null$/],
-    ['linode', 'email2@example.com', 'bob-pass', null, /^null$/],
-    ['linode', 'email3@example.com', 'dave-pass', null, /^null$/],
-    ['isdel', 'alice@example.org', 'alice-pass', '/var/mail/vhosts/example.org/alice', /^null$/],
-    ['isdel', 'erin@example.org', 'erin-pass', null, /^null$/],
-    ['postfixadmin', 'carol@example.net', 'carol-pass', '/var/mail/vhosts/example.net/carol', /^null$/],
-    ['postfixadmin', 'frank@example.net', 'alice-pass', null, /^1048576$/],
+    ['platform', 'ines@shop.example', 'ink-ines', '/var/mail/vhosts/shop.example/ines', /^1073741824$/],
+    ['platform', 'jonas@shop.example', 'jade-jonas', '/var/mail/vhosts/shop.example/jonas', /^1048576$/],
+    ['platform', 'kemal@shop.example', 'kite-kemal', null, /^2147483648$/],
+    ['linode', 'paula@lakeside.example', 'pebble-paula', '/var/mail/vhosts/lakeside.example/paula', /^null$/],
+    ['linode', 'quinn@lakeside.example', 'quartz-quinn', null, /^null$/],
+    ['linode', 'rosa@lakeside.example', 'reed-rosa', null, /^null$/],
+    ['linode', 'sam@lakeside.example', 'slate-sam', null, /^null$/],
+    ['isdel', 'vera@orchard.example', 'vine-vera', '/var/mail/vhosts/orchard.example/vera', /^null$/],
+    ['isdel', 'walt@orchard.example', 'walnut-walt', null, /^null$/],
+    ['postfixadmin', 'nora@meadow.example', 'nettle-nora', '/var/mail/vhosts/meadow.example/nora', /^null$/],
+    ['postfixadmin', 'otto@meadow.example', 'oat-otto', null, /^1048576$/],
   ];
 
   it.each(LOGINS)('%s: %s logs in with the fixture password only', async (preset, user, password, maildir, quota) => {
@@ -90,41 +92,44 @@ describe.skipIf(skip !== null)('directory over MySQL, end to end', () => {
   });
 
   it.each([
-    ['platform', 'disabled@example.com', 'bob-pass'],
-    ['isdel', 'left@example.org', 'alice-pass'],
+    ['platform', 'lena@shop.example', 'lark-lena'],
+    ['platform', 'milo@shop.example', 'moss-milo'],
+    ['isdel', 'yusuf@orchard.example', 'yarrow-yusuf'],
+    ['postfixadmin', 'ruth@meadow.example', 'rye-ruth'],
     ['platform', "' OR 1=1 --", 'x'],
-    ['platform', "alice@example.com' -- ", 'alice-pass'],
+    ['platform', "ines@shop.example' -- ", 'ink-ines'],
   ] as const)('%s: %s cannot log in', async (preset, user, password) => {
     expect(await directoryFor(preset).authenticate(user, password)).toBeNull();
   });
 
   it('resolves addresses the way the seeds\' Postfix maps do', async () => {
     const platform = directoryFor('platform');
-    expect(await platform.resolve('team@example.com')).toEqual({ kind: 'deliver', mailboxes: ['alice@example.com', 'bob@example.com'], forwards: [] });
-    expect(await platform.resolve('old@example.com')).toEqual({ kind: 'unknown' });
-    expect(await platform.resolve('disabled@example.com')).toEqual({ kind: 'unknown' });
-    expect(await platform.resolve('alice@unverified.example')).toEqual({ kind: 'foreign' });
-    expect(await platform.resolve('alice@gone.example')).toEqual({ kind: 'foreign' });
-    expect(await platform.resolve('bob+news@example.com')).toMatchObject({ mailboxes: ['bob@example.com'] });
-    expect(await platform.ownsAddress('alice@example.com', 'postmaster@example.com')).toBe(true);
-    expect(await platform.ownsAddress('bob@example.com', 'postmaster@example.com')).toBe(false);
+    expect(await platform.resolve('team@shop.example')).toEqual({ kind: 'deliver', mailboxes: ['ines@shop.example', 'jonas@shop.example'], forwards: [] });
+    expect(await platform.resolve('old@shop.example')).toEqual({ kind: 'unknown' });
+    expect(await platform.resolve('lena@shop.example')).toEqual({ kind: 'unknown' });
+    expect(await platform.resolve('milo@shop.example')).toEqual({ kind: 'unknown' });
+    expect(await platform.resolve('ines@pending.example')).toEqual({ kind: 'foreign' });
+    expect(await platform.resolve('ines@closed.example')).toEqual({ kind: 'foreign' });
+    expect(await platform.resolve('jonas+news@shop.example')).toMatchObject({ mailboxes: ['jonas@shop.example'] });
+    expect(await platform.ownsAddress('ines@shop.example', 'postmaster@shop.example')).toBe(true);
+    expect(await platform.ownsAddress('jonas@shop.example', 'postmaster@shop.example')).toBe(false);
 
     const linode = directoryFor('linode');
-    expect(await linode.resolve('alias@example.com')).toMatchObject({ mailboxes: ['email1@example.com'] });
-    expect(await linode.resolve('anyone@hostname.example.com')).toMatchObject({ mailboxes: ['email2@example.com'] });
-    expect(await linode.resolve('email3@example.com')).toMatchObject({ mailboxes: ['email3@example.com'] });
+    expect(await linode.resolve('hello@lakeside.example')).toMatchObject({ mailboxes: ['paula@lakeside.example'] });
+    expect(await linode.resolve('anyone@mail.lakeside.example')).toMatchObject({ mailboxes: ['quinn@lakeside.example'] });
+    expect(await linode.resolve('rosa@lakeside.example')).toMatchObject({ mailboxes: ['rosa@lakeside.example'] });
 
     const isdel = directoryFor('isdel');
-    expect(await isdel.resolve('info@example.org')).toMatchObject({ mailboxes: ['alice@example.org'] });
-    expect(await isdel.resolve('sales@example.org')).toEqual({ kind: 'unknown' });
-    expect(await isdel.resolve('x@deleted.example')).toEqual({ kind: 'foreign' });
+    expect(await isdel.resolve('info@orchard.example')).toMatchObject({ mailboxes: ['vera@orchard.example'] });
+    expect(await isdel.resolve('sales@orchard.example')).toEqual({ kind: 'unknown' });
+    expect(await isdel.resolve('x@fallow.example')).toEqual({ kind: 'foreign' });
 
     const pfa = directoryFor('postfixadmin');
-    expect(await pfa.resolve('both@example.net')).toEqual({ kind: 'deliver', mailboxes: ['carol@example.net', 'frank@example.net'], forwards: [] });
-    expect(await pfa.resolve('carol@alias.example')).toMatchObject({ mailboxes: ['carol@example.net'] });
-    expect(await pfa.resolve('abuse@alias.example')).toMatchObject({ mailboxes: ['carol@example.net'] });
-    expect(await pfa.resolve('nobody@alias.example')).toEqual({ kind: 'unknown' });
-    expect(await pfa.isLocalDomain('alias.example')).toBe(true);
+    expect(await pfa.resolve('both@meadow.example')).toEqual({ kind: 'deliver', mailboxes: ['nora@meadow.example', 'otto@meadow.example'], forwards: [] });
+    expect(await pfa.resolve('nora@meadow-alias.example')).toMatchObject({ mailboxes: ['nora@meadow.example'] });
+    expect(await pfa.resolve('abuse@meadow-alias.example')).toMatchObject({ mailboxes: ['nora@meadow.example'] });
+    expect(await pfa.resolve('nobody@meadow-alias.example')).toEqual({ kind: 'unknown' });
+    expect(await pfa.isLocalDomain('meadow-alias.example')).toBe(true);
   });
 
   it('CLI: user, alias and domain commands write the preset schema; auth test reads it', async () => {
@@ -134,18 +139,18 @@ describe.skipIf(skip !== null)('directory over MySQL, end to end', () => {
     await writeFile(config, configText(server, 'cli_platform', 'platform'));
     const c = (args: string[], stdin = '') => cli([...args, '--config', config], stdin);
 
-    expect((await c(['user', 'add', 'zoe@example.com', '--quota', '2G', '--password-stdin'], 'zoe-pass\n')).code).toBe(0);
-    const [row] = (await server.query('SELECT password_hash, storage_quota, is_active FROM mail_mailboxes WHERE email = ?', ['zoe@example.com'], 'cli_platform')) as Record<string, unknown>[];
+    expect((await c(['user', 'add', 'zoe@shop.example', '--quota', '2G', '--password-stdin'], 'zoe-pass\n')).code).toBe(0);
+    const [row] = (await server.query('SELECT password_hash, storage_quota, is_active FROM mail_mailboxes WHERE email = ?', ['zoe@shop.example'], 'cli_platform')) as Record<string, unknown>[];
     expect(row).toMatchObject({ storage_quota: 2048, is_active: 1 });
     expect(String(row!.password_hash)).toMatch(/^\$6\$/);
-    const auth = await c(['auth', 'test', 'zoe@example.com'], 'zoe-pass\n');
+    const auth = await c(['auth', 'test', 'zoe@shop.example'], 'zoe-pass\n');
     expect(auth.stdout).toContain('quota: 2G');
-    expect(auth.stdout).toContain('mail: maildir:/var/mail/vhosts/example.com/zoe');
-    expect((await c(['alias', 'add', 'sales@example.com', 'zoe@example.com'])).code).toBe(0);
-    expect((await c(['alias', 'list'])).stdout).toContain('sales@example.com zoe@example.com');
-    expect((await c(['user', 'list'])).stdout).toContain('zoe@example.com');
-    expect((await c(['user', 'del', 'zoe@example.com'])).code).toBe(0);
-    expect((await c(['auth', 'test', 'zoe@example.com'], 'zoe-pass\n')).stderr).toContain('unknown user');
+    expect(auth.stdout).toContain('mail: maildir:/var/mail/vhosts/shop.example/zoe');
+    expect((await c(['alias', 'add', 'sales@shop.example', 'zoe@shop.example'])).code).toBe(0);
+    expect((await c(['alias', 'list'])).stdout).toContain('sales@shop.example zoe@shop.example');
+    expect((await c(['user', 'list'])).stdout).toContain('zoe@shop.example');
+    expect((await c(['user', 'del', 'zoe@shop.example'])).code).toBe(0);
+    expect((await c(['auth', 'test', 'zoe@shop.example'], 'zoe-pass\n')).stderr).toContain('unknown user');
     expect((await c(['domain', 'add', 'new.example'])).code).toBe(0);
     expect((await c(['domain', 'list'])).stdout).toContain('new.example');
 
@@ -158,12 +163,12 @@ describe.skipIf(skip !== null)('directory over MySQL, end to end', () => {
       "password = \"SELECT email as user, password_hash as password FROM mail_mailboxes WHERE email = '%u' AND is_active = 1 AND deleted_at IS NULL\"",
       "user = \"SELECT email as user, 'maildir:/srv/mail/%d/%n' as mail, CONCAT('*:storage=', CAST(storage_quota AS CHAR), 'M') AS quota_rule FROM mail_mailboxes WHERE email = '%u'\"",
     ].join('\n')));
-    const refused = await cli(['user', 'add', 'x@example.com', '--password-stdin', '--config', custom], 'x\n');
+    const refused = await cli(['user', 'add', 'x@shop.example', '--password-stdin', '--config', custom], 'x\n');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('custom queries');
-    const customAuth = await cli(['auth', 'test', 'alice@example.com', '--config', custom], 'alice-pass\n');
+    const customAuth = await cli(['auth', 'test', 'ines@shop.example', '--config', custom], 'ink-ines\n');
     expect(customAuth.code).toBe(0);
-    expect(customAuth.stdout).toContain('mail: maildir:/srv/mail/example.com/alice');
+    expect(customAuth.stdout).toContain('mail: maildir:/srv/mail/shop.example/ines');
     const badQuery = path.join(dir, 'bad.toml');
     await writeFile(badQuery, configText(server, 'cli_platform', 'custom', '[directory.mysql.queries]\ndomain = "SELECT 1 WHERE x = \'%q\'"\n'));
     const check = await cli(['config', 'check', '--config', badQuery]);
@@ -173,23 +178,23 @@ describe.skipIf(skip !== null)('directory over MySQL, end to end', () => {
 
   it('MySQL down: logins, lookups and the CLI report a temporary failure, then recover', async () => {
     const d = directoryFor('platform');
-    expect(await d.authenticate('alice@example.com', 'alice-pass')).not.toBeNull();
+    expect(await d.authenticate('ines@shop.example', 'ink-ines')).not.toBeNull();
     const config = path.join(dir, 'down.toml');
     await writeFile(config, configText(server, 'platform', 'platform'));
     await server.kill();
     try {
       // a different password: the verify cache must not hide the outage
-      await expect(d.authenticate('alice@example.com', 'other')).rejects.toThrow(TempFailure);
-      await expect(d.resolve('team@example.com')).rejects.toThrow(TempFailure);
-      await expect(d.addressExists('alice@example.com')).rejects.toThrow(TempFailure);
-      await expect(d.lookupUser('alice@example.com')).rejects.toThrow(TempFailure);
-      const r = await cli(['auth', 'test', 'alice@example.com', '--config', config], 'alice-pass\n');
+      await expect(d.authenticate('ines@shop.example', 'other')).rejects.toThrow(TempFailure);
+      await expect(d.resolve('team@shop.example')).rejects.toThrow(TempFailure);
+      await expect(d.addressExists('ines@shop.example')).rejects.toThrow(TempFailure);
+      await expect(d.lookupUser('ines@shop.example')).rejects.toThrow(TempFailure);
+      const r = await cli(['auth', 'test', 'ines@shop.example', '--config', config], 'ink-ines\n');
       expect(r.code).toBe(75);
       expect(r.stderr).toContain('temporary failure');
     } finally {
       await server.restart();
     }
-    expect(await d.authenticate('alice@example.com', 'alice-pass')).not.toBeNull();
-    expect(await d.addressExists('team@example.com')).toBe(true);
+    expect(await d.authenticate('ines@shop.example', 'ink-ines')).not.toBeNull();
+    expect(await d.addressExists('team@shop.example')).toBe(true);
   });
 });

@@ -1,15 +1,21 @@
 /** Shared pieces of the MySQL integration tests: fixture paths and backend options. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MysqlOptions, MysqlQueries, PresetName } from '../../src/directory/mysql/options.js';
 import type { MariaDb } from '../helpers/mariadb.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { fixturesDir } from '../helpers/tmp.js';
 
 export const SCHEMA_NAMES: readonly PresetName[] = ['platform', 'linode', 'isdel', 'postfixadmin'];
 
+/** A live mailbox of each fixture schema (test/fixtures/schemas/*.sql), for near-miss inputs. */
+export const SAMPLE_MAILBOX: Readonly<Record<PresetName, string>> = {
+  platform: 'ines@shop.example',
+  linode: 'paula@lakeside.example',
+  isdel: 'vera@orchard.example',
+  postfixadmin: 'nora@meadow.example',
+};
+
 export function schemaFile(name: PresetName): string {
-  return path.resolve(repoRoot, `../shared/fixtures/schemas/${name}.sql`);
+  return path.join(fixturesDir, 'schemas', `${name}.sql`);
 }
 
 /** Creates `database` and loads the fixture schema of `schema` into it. */
@@ -41,29 +47,35 @@ export function options(
   };
 }
 
-/** SQL metacharacters and oddities that must reach the server only as parameter values. */
-export const HOSTILE_INPUTS: readonly string[] = [
-  "' OR 1=1 --",
-  "' OR '1'='1",
-  "alice@example.com' -- ",
-  "alice@example.com' #",
-  'alice@example.com" OR ""="',
-  "x' UNION SELECT password_hash FROM mail_mailboxes -- ",
-  "'; DROP TABLE mail_mailboxes; --",
-  '\\',
-  "\\'",
-  "alice@example.com\\' OR 1=1 -- ",
-  '%',
-  '%@example.com',
-  '_lice@example.com',
-  '%s',
-  'alice@example.com\u0000',
-  '\u0000',
-  '@',
-  '',
-  'alice@example.com\u0000\' OR 1=1 -- ',
-  '`',
-  '/*',
-  '?',
-  'x😀@example.com',
-];
+/**
+ * SQL metacharacters and oddities that must reach the server only as parameter values, built
+ * around `address`, a mailbox that exists: an injection that worked would find it.
+ */
+export function hostileInputs(address: string): string[] {
+  const domain = address.slice(address.indexOf('@') + 1);
+  return [
+    "' OR 1=1 --",
+    "' OR '1'='1",
+    `${address}' -- `,
+    `${address}' #`,
+    `${address}" OR ""="`,
+    "x' UNION SELECT password_hash FROM mail_mailboxes -- ",
+    "'; DROP TABLE mail_mailboxes; --",
+    '\\',
+    "\\'",
+    `${address}\\' OR 1=1 -- `,
+    '%',
+    `%@${domain}`,
+    `_${address.slice(1)}`,
+    '%s',
+    `${address}\u0000`,
+    '\u0000',
+    '@',
+    '',
+    `${address}\u0000' OR 1=1 -- `,
+    '`',
+    '/*',
+    '?',
+    `x😀@${domain}`,
+  ];
+}

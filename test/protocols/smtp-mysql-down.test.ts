@@ -9,13 +9,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mariadbSkipReason, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
 import { SmtpClient, startSmtpDaemon, type SmtpDaemon } from '../helpers/smtp-daemon.js';
-import { sharedDir, tempDir } from '../helpers/tmp.js';
+import { fixturesDir, tempDir } from '../helpers/tmp.js';
 
 const skip = mariadbSkipReason();
 
 // Fixture users of linode.sql (SHA512-CRYPT).
-const ALICE = { user: 'email1@example.com', pass: 'alice-pass' };
-const BOB = { user: 'email2@example.com', pass: 'bob-pass' };
+const ALICE = { user: 'paula@lakeside.example', pass: 'pebble-paula' };
+const BOB = { user: 'quinn@lakeside.example', pass: 'quartz-quinn' };
 
 describe.skipIf(skip !== null)('SMTP listeners while MySQL is down', () => {
   let db: MariaDb;
@@ -26,7 +26,7 @@ describe.skipIf(skip !== null)('SMTP listeners while MySQL is down', () => {
     let dir: string;
     [db, { dir, cleanup }] = await Promise.all([startMariaDb(), tempDir()]);
     await db.createDatabase('mailserver');
-    await db.loadSql(path.join(sharedDir, 'fixtures/schemas/linode.sql'), 'mailserver');
+    await db.loadSql(path.join(fixturesDir, 'schemas', 'linode.sql'), 'mailserver');
     d = await startSmtpDaemon(dir, '', {
       directory: { backend: 'mysql', default_pass_scheme: 'SHA512-CRYPT', auth_cache_ttl: 0 },
       // Short timeouts keep each failing command to a second or two.
@@ -72,7 +72,7 @@ describe.skipIf(skip !== null)('SMTP listeners while MySQL is down', () => {
     for (const kind of ['smtp', 'lmtp'] as const) {
       expect(await rcpt(kind, ALICE.user), `${kind} RCPT of a known user`).toMatch(/^451 4\.3\.0 /);
       // Unknown or not, nobody can tell now: a 550 here would bounce mail for a real user.
-      expect(await rcpt(kind, 'nobody@example.com'), `${kind} RCPT of an unknown user`).toMatch(/^451 4\.3\.0 /);
+      expect(await rcpt(kind, 'nobody@lakeside.example'), `${kind} RCPT of an unknown user`).toMatch(/^451 4\.3\.0 /);
     }
     const { reply, client } = await login(BOB);
     client.close();
@@ -84,7 +84,7 @@ describe.skipIf(skip !== null)('SMTP listeners while MySQL is down', () => {
   async function afterRecovery(held: SmtpClient): Promise<void> {
     for (const kind of ['smtp', 'lmtp'] as const) {
       expect(await rcpt(kind, ALICE.user), kind).toMatch(/^250 /);
-      expect(await rcpt(kind, 'nobody@example.com'), kind).toMatch(/^550 5\.1\.1 /);
+      expect(await rcpt(kind, 'nobody@lakeside.example'), kind).toMatch(/^550 5\.1\.1 /);
     }
     const { reply, client } = await login(BOB);
     client.close();
@@ -120,11 +120,11 @@ describe.skipIf(skip !== null)('SMTP listeners while MySQL is down', () => {
   it('delivers end to end again after the outages, without a restart of tsmail', async () => {
     const c = await SmtpClient.connect(d.ports.smtp);
     await c.command('EHLO client.remote.example');
-    c.send(`MAIL FROM:<someone@remote.example>\r\nRCPT TO:<alias@example.com>\r\nDATA\r\n`);
+    c.send(`MAIL FROM:<someone@remote.example>\r\nRCPT TO:<hello@lakeside.example>\r\nDATA\r\n`);
     expect(await c.replies(3)).toEqual([expect.stringMatching(/^250 /), expect.stringMatching(/^250 /), expect.stringMatching(/^354 /)]);
     expect(await c.command('Subject: after the outage\r\n\r\nhello\r\n.')).toMatch(/^250 /);
     expect(await c.command('QUIT')).toMatch(/^221 /);
-    expect((await d.messages('email1', 'example.com')).filter((m) => m.includes('Subject: after the outage'))).toHaveLength(1);
+    expect((await d.messages('paula', 'lakeside.example')).filter((m) => m.includes('Subject: after the outage'))).toHaveLength(1);
     // One process all along.
     expect(d.running.logs().filter((l) => l.msg === 'tsmail started')).toHaveLength(1);
   });

@@ -5,11 +5,6 @@ import { fileURLToPath } from 'node:url';
 /** The repository root, found from this file (test/schemes/helpers.ts), never hard-coded. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A file in the shared fixtures that sit beside the repository. */
-export function shared(...parts: string[]): string {
-  return path.resolve(repoRoot, '../shared', ...parts);
-}
-
 /** stdout of a command, or null when the tool is missing or fails (then the test uses constants). */
 export function tryRun(cmd: string, args: string[]): string | null {
   try {
