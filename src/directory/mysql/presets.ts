@@ -1,5 +1,5 @@
 /**
- * The four schemas tsmail knows (fixtures/schemas/*.sql), as the lookup queries their Postfix
+ * The four schemas tsmail knows (test/fixtures/schemas/*.sql), as the lookup queries their Postfix
  * maps and Dovecot configs use, in the same placeholder syntax an operator would paste, compiled
  * by the same code as custom queries. Map queries (domain, mailbox, alias, alias_domain) use
  * Postfix placeholders; password and user queries use Dovecot's.

@@ -1,5 +1,5 @@
 /**
- * Writes to the isDel schema (fixtures/schemas/isdel.sql): nothing is deleted, rows are marked
+ * Writes to the isDel schema (test/fixtures/schemas/isdel.sql): nothing is deleted, rows are marked
  * `isDel = 'Y'` and a later add of the same name revives the marked row (`usrEmail` is UNIQUE).
  * Every alias row names a local user in `usrIdx` (NOT NULL, foreign key), so alias destinations
  * must be mailboxes of this schema. Passwords keep their `{SCHEME}` prefix, as the seed's rows

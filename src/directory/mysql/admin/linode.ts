@@ -1,5 +1,5 @@
 /**
- * Writes to the Linode guide's schema (fixtures/schemas/linode.sql): rows are deleted for real,
+ * Writes to the Linode guide's schema (test/fixtures/schemas/linode.sql): rows are deleted for real,
  * users and aliases point at their domain through `domain_id`, passwords are bare SHA512-CRYPT
  * strings in a 106-character column, and there is no quota column.
  */

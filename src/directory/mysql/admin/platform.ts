@@ -1,5 +1,5 @@
 /**
- * Writes to the hosting platform's schema (fixtures/schemas/platform.sql): mailboxes and domains
+ * Writes to the hosting platform's schema (test/fixtures/schemas/platform.sql): mailboxes and domains
  * are soft-deleted through `deleted_at`, aliases are switched off through `is_active`, quota is
  * `storage_quota` in MiB, passwords are bare SHA512-CRYPT strings (default_pass_scheme).
  * `email` and `domain_name` are UNIQUE, so adding a soft-deleted one again revives its row.

@@ -1,5 +1,5 @@
 /**
- * Writes to PostfixAdmin's schema (fixtures/schemas/postfixadmin.sql) the way PostfixAdmin does:
+ * Writes to PostfixAdmin's schema (test/fixtures/schemas/postfixadmin.sql) the way PostfixAdmin does:
  * a mailbox row carries `local_part`, `domain` and `maildir` in `example.net/carol/` form, quota
  * in bytes (0 = unlimited), and comes with an alias row for its own address (`goto` = itself),
  * which the alias-domain map relies on. `alias.goto` is a comma-separated list, one row per
