@@ -77,7 +77,12 @@ export async function startSmtpDaemon(dir: string, users: string, sections: Toml
   const config = path.join(dir, 'tsmail.toml');
   await writeFile(config, toToml(merged));
   const running = startTsmail(['serve', '--config', config]);
-  await running.waitForLog(/tsmail started/);
+  try {
+    await running.waitForLog(/tsmail started/);
+  } catch (err) {
+    running.kill('SIGKILL'); // never leave a daemon behind that no test will stop
+    throw err;
+  }
   const mailbox = (user: string, domain: string, sub: string) => path.join(dataDir, 'vmail', domain, user, sub);
   return {
     running,

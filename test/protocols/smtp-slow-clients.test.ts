@@ -33,6 +33,7 @@ describe('slow and greedy clients on the SMTP listeners of the real daemon', () 
   });
   afterAll(async () => {
     for (const d of [slow, crowded]) {
+      if (!d) continue; // its start failed, and the helper killed it
       expect(d.running.proc.exitCode).toBeNull();
       expect(await d.stop()).toBe(0);
     }
