@@ -28,7 +28,8 @@
  * new/ and cur/ every 20 ms once the clients are done) is the figure to compare for mail that
  * users can read; for tsmail the two are the same.
  *
- * Workload, identical for both stacks: rows of C clients × S-byte messages in three shapes:
+ * Workload, identical for both stacks: rows of C clients × S-byte messages in three shapes (by
+ * default {10, 50} × {4 KB, 100 KB} persistent, and {10, 50} × 4 KB in each per-connection shape):
  *  - `CxS` (e.g. 10x4k), persistent: each client keeps one connection (opened before timing;
  *    EHLO once; then per message MAIL, RCPT, DATA pipelined in one write, as both servers
  *    advertise PIPELINING; then the body, then `.`). Latency = from writing the final `.\r\n`
