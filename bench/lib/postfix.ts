@@ -17,6 +17,12 @@
  * in_flow_delay = 1s, lmtp destination concurrency 20, connection caching on demand. A distinct
  * config/queue/data directory, port and master lock per instance keep it apart from a system
  * Postfix (none needs to run; multi_instance is not used).
+ *
+ * STARTTLS (`tlsChainFile`, a PEM with the key and then the certificate): offered as Debian's
+ * main.cf does (`smtpd_tls_security_level = may`, a server-side session cache
+ * `btree:$data_directory/smtpd_scache`, the default `smtpd_tls_session_cache_timeout = 3600s`,
+ * and tlsmgr(8) in master.cf, which also supplies the keys for RFC 5077 session tickets), so a
+ * client that offers its previous session can resume it, TLS 1.2 or 1.3.
  */
 import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -45,6 +51,8 @@ export interface PostfixOptions {
   /** Where virtual_transport delivers: lmtp:inet:127.0.0.1:<lmtpPort>. */
   lmtpPort: number;
   hostname?: string;
+  /** Offer STARTTLS with this key+certificate PEM (smtpd_tls_chain_files). */
+  tlsChainFile?: string;
 }
 
 export interface PostfixInstance {
@@ -107,7 +115,14 @@ biff = no
 virtual_mailbox_domains = ${opts.domain}
 virtual_mailbox_maps = texthash:${vmailbox}
 virtual_transport = lmtp:inet:127.0.0.1:${opts.lmtpPort}
-`,
+${
+  opts.tlsChainFile
+    ? `smtpd_tls_chain_files = ${opts.tlsChainFile}
+smtpd_tls_security_level = may
+smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache
+`
+    : ''
+}`,
   );
   // Debian's master.cf minus chroot and the services this setup cannot use.
   await writeFile(
@@ -132,7 +147,7 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-`,
+${opts.tlsChainFile ? 'tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n' : ''}`,
   );
   const readLog = () => readFile(logFile, 'utf8').catch(() => '');
   // `postfix check` creates the queue subdirectories with Postfix's own owners and modes.

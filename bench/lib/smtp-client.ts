@@ -1,10 +1,14 @@
 /**
- * A minimal SMTP/LMTP client for the benchmarks (RFC 5321, RFC 2033 LMTP, RFC 2920 PIPELINING):
- * one persistent connection, EHLO/LHLO once, then MAIL/RCPT/DATA per message. Plain TCP to
- * 127.0.0.1 only, no TLS, no AUTH. It keeps the time the final `.` was handed to the kernel, so
- * a bench can measure "end of DATA → reply" without the body transfer in it.
+ * A minimal SMTP/LMTP client for the benchmarks (RFC 5321, RFC 2033 LMTP, RFC 2920 PIPELINING,
+ * RFC 3207 STARTTLS): EHLO/LHLO once, then MAIL/RCPT/DATA per message, on a connection kept for
+ * many messages or opened for one. TCP to 127.0.0.1 only, no AUTH. With `startTls` it upgrades
+ * before the transaction and can offer the TLS session of an earlier connection for resumption,
+ * as MTAs with a TLS session cache do (Postfix's tlsmgr, Exim, …). It keeps the time the final
+ * `.` was handed to the kernel, so a bench can measure "end of DATA → reply" without the body
+ * transfer in it, and the moments each step of the session setup finished (`marks`).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface Reply {
   code: number;
@@ -33,6 +37,30 @@ export interface ClientOptions {
   /** Send MAIL, RCPT… and DATA in one write when the server advertises PIPELINING (default true). */
   pipelining?: boolean;
   replyTimeoutMs?: number;
+  /** Say EHLO/LHLO after the greeting (default true); false leaves the session at the greeting. */
+  hello?: boolean;
+  /** Upgrade with STARTTLS after the first EHLO, then EHLO again (RFC 3207 4.2). Certificates are not checked. */
+  startTls?: boolean;
+  /** A TLS session from an earlier connection's `tlsSession`, offered for resumption. */
+  tlsSession?: Buffer;
+}
+
+/** performance.now() when each step of the session setup was done; NaN for steps not taken. */
+export interface SetupMarks {
+  /** Before connect(). */
+  start: number;
+  /** TCP connection established. */
+  connected: number;
+  /** 220 greeting read. */
+  greeting: number;
+  /** EHLO reply read (the first one, on a STARTTLS connection). */
+  ehlo: number;
+  /** STARTTLS's 220 read. */
+  starttls: number;
+  /** TLS handshake done (the client's 'secureConnect'). */
+  handshake: number;
+  /** The EHLO reply inside TLS read. */
+  ehloTls: number;
 }
 
 export class SmtpClient {
@@ -44,40 +72,98 @@ export class SmtpClient {
   private readonly waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
   private readonly kind: string;
+  private socket: net.Socket;
+  private readonly onSocketData = (chunk: Buffer) => this.onData(chunk);
+  private readonly onSocketError = (err: Error) => this.fail(err);
+  private readonly onSocketClose = () => this.fail(new Error(`${this.kind} connection closed`));
+  /** The newest TLS session the server gave (a TLS 1.3 ticket arrives after the handshake). */
+  tlsSession: Buffer | null = null;
+  /** Whether the TLS handshake resumed the offered session; null without TLS. */
+  tlsResumed: boolean | null = null;
+  /** Negotiated TLS version and cipher, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384"; null without TLS. */
+  tlsCipher: string | null = null;
 
   private constructor(
-    private readonly socket: net.Socket,
-    private readonly opts: Required<ClientOptions>,
+    socket: net.Socket,
+    private readonly opts: Required<Omit<ClientOptions, 'tlsSession'>> & { tlsSession?: Buffer },
+    readonly marks: SetupMarks,
   ) {
     this.kind = opts.lmtp ? 'LMTP' : 'SMTP';
+    this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error(`${this.kind} connection closed`)));
+    this.listen(socket);
   }
 
   static async connect(port: number, options: ClientOptions = {}): Promise<SmtpClient> {
-    const opts: Required<ClientOptions> = {
+    const opts = {
       lmtp: options.lmtp ?? false,
       helo: options.helo ?? 'bench.localhost',
       pipelining: options.pipelining ?? true,
       replyTimeoutMs: options.replyTimeoutMs ?? 60_000,
+      startTls: options.startTls ?? false,
+      hello: options.hello ?? true,
+      ...(options.tlsSession ? { tlsSession: options.tlsSession } : {}),
     };
+    const marks: SetupMarks = { start: performance.now(), connected: NaN, greeting: NaN, ehlo: NaN, starttls: NaN, handshake: NaN, ehloTls: NaN };
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
       s.once('error', reject);
     });
-    const c = new SmtpClient(socket, opts);
+    marks.connected = performance.now();
+    const c = new SmtpClient(socket, opts, marks);
     try {
       await c.expect(220);
-      c.socket.write(`${opts.lmtp ? 'LHLO' : 'EHLO'} ${opts.helo}\r\n`);
-      const ehlo = await c.expect(250);
-      for (const line of ehlo.lines.slice(1)) c.extensions.add(line.slice(4).split(' ')[0]!.toUpperCase());
+      marks.greeting = performance.now();
+      if (!opts.hello) return c;
+      await c.hello();
+      marks.ehlo = performance.now();
+      if (opts.startTls) {
+        if (!c.extensions.has('STARTTLS')) throw new Error(`${c.kind}: STARTTLS not offered`);
+        c.socket.write('STARTTLS\r\n');
+        await c.expect(220);
+        marks.starttls = performance.now();
+        await c.upgrade();
+        marks.handshake = performance.now();
+        await c.hello();
+        marks.ehloTls = performance.now();
+      }
     } catch (err) {
       c.destroy();
       throw err;
     }
     return c;
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onSocketData);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+  }
+
+  private async hello(): Promise<void> {
+    this.socket.write(`${this.opts.lmtp ? 'LHLO' : 'EHLO'} ${this.opts.helo}\r\n`);
+    const ehlo = await this.expect(250);
+    this.extensions.clear();
+    for (const line of ehlo.lines.slice(1)) this.extensions.add(line.slice(4).split(' ')[0]!.toUpperCase());
+  }
+
+  /** RFC 3207: the TLS handshake on the same connection, after the server's 220. */
+  private async upgrade(): Promise<void> {
+    if (this.buf || this.ready.length) throw new Error(`${this.kind}: data after the STARTTLS reply`);
+    const plain = this.socket;
+    plain.off('data', this.onSocketData);
+    plain.off('error', this.onSocketError);
+    plain.off('close', this.onSocketClose);
+    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: plain, rejectUnauthorized: false, ...(this.opts.tlsSession ? { session: this.opts.tlsSession } : {}) }, () => resolve(s));
+      s.on('session', (session: Buffer) => (this.tlsSession = session));
+      s.once('error', reject);
+    });
+    this.tlsResumed = secure.isSessionReused();
+    const cipher = secure.getCipher();
+    this.tlsCipher = `${secure.getProtocol() ?? '?'} ${cipher.standardName ?? cipher.name}`;
+    this.socket = secure;
+    this.listen(secure);
   }
 
   get pipelining(): boolean {
