@@ -29,6 +29,7 @@ import { AuthGuard } from './security/auth-guard.js';
 import { RateWindow } from './security/rate-window.js';
 import { NetworkList } from './core/cidr.js';
 import { SystemResolver } from './core/resolver.js';
+import { sessionIdSource } from './core/session-id.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
 import { logDestination } from './daemon/log-output.js';
@@ -103,13 +104,15 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     log.child({ component: 'tls' }),
   );
   const delivery = new LocalDelivery({ directory, store, log: log.child({ component: 'delivery' }) });
+  // One source of session ids for every listener: ids are unique in the process's logs.
+  const sessionIds = sessionIdSource();
   const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
   // smtpd_recipient_limit covers submission too (Postfix applies it to every smtpd); LMTP keeps
   // the library-wide cap, as Postfix's lmtp client splits its deliveries by its own limit.
   const submissionLimits = { ...limits, maxRecipients: config.smtp.recipient_limit };
   const lmtp = new LmtpService({
     limits,
-    hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, log: log.child({ listener: 'lmtp' }),
+    hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, sessionIds, log: log.child({ listener: 'lmtp' }),
   });
   const spool = new Spool(path.join(config.data_dir, 'queue'));
   const resolver = new SystemResolver(config.dns.servers, config.dns.timeout * 1000);
@@ -149,6 +152,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     tls: tlsOptions,
+    sessionIds,
     log: log.child({ listener: 'smtp' }),
   });
   // One guard for every login service, so failures on any protocol count together.
@@ -168,6 +172,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     directory,
     router,
     tls: tlsOptions,
+    sessionIds,
     log: log.child({ listener: implicitTls ? 'submissions' : 'submission' }),
   });
   const submission = submissionFor(false);

@@ -20,6 +20,7 @@ export interface LmtpOptions {
   maxMessageSize: number;
   delivery: DeliveryService;
   log: SmtpServiceOptions['log'];
+  sessionIds?: SmtpServiceOptions['sessionIds'];
 }
 
 interface LmtpTransaction {
@@ -30,7 +31,7 @@ interface LmtpTransaction {
 export class LmtpService extends SmtpService<LmtpTransaction> {
   constructor(private readonly opts: LmtpOptions) {
     super(
-      { hostname: opts.hostname, banner: 'tsmail LMTP ready', maxMessageSize: opts.maxMessageSize, limits: opts.limits, lmtp: true, log: opts.log },
+      { hostname: opts.hostname, banner: 'tsmail LMTP ready', maxMessageSize: opts.maxMessageSize, limits: opts.limits, lmtp: true, log: opts.log, sessionIds: opts.sessionIds },
       {
         mailFrom: async (ctx, address) => this.mailFrom(ctx, address),
         rcptTo: (ctx, address) => this.rcpt(ctx, address.address),

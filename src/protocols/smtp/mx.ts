@@ -67,6 +67,7 @@ export interface MxOptions {
   /** Certificate options for STARTTLS, and a way to be told of new ones (SIGHUP). */
   tls: SmtpServiceOptions['tls'];
   log: SmtpServiceOptions['log'];
+  sessionIds?: SmtpServiceOptions['sessionIds'];
   now?: () => Date;
 }
 
@@ -95,6 +96,7 @@ export class MxService extends SmtpService<MxTransaction> {
         },
         tls: opts.tls,
         log: opts.log,
+        sessionIds: opts.sessionIds,
       },
       {
         connect: (ctx) => this.connect(ctx),

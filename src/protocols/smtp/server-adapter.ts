@@ -28,6 +28,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+import { sessionIdSource } from '../../core/session-id.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -108,7 +109,12 @@ export class AdaptedSmtpServer extends SMTPServer {
    * onClose waits for the socket's 'close' (after the client too has closed its end), so a client
    * that reconnects right after QUIT could still find its old session counted.
    */
-  constructor(options: SMTPServerOptions, limits?: SessionLimits, private readonly onEnd: (session: SMTPServerSession) => void = () => {}) {
+  constructor(
+    options: SMTPServerOptions,
+    limits?: SessionLimits,
+    private readonly onEnd: (session: SMTPServerSession) => void = () => {},
+    private readonly nextId: () => string = sessionIdSource(),
+  ) {
     const adopters = new WeakMap<SMTPServerSession, (replacement: net.Socket) => void>();
     super({
       maxRecipients: DEFAULT_MAX_RECIPIENTS,
@@ -142,7 +148,7 @@ export class AdaptedSmtpServer extends SMTPServer {
   }
 
   private serve(socket: net.Socket | tls.TLSSocket, adopt?: (replacement: net.Socket) => void, socketOptions?: SMTPConnectionOptions | null): void {
-    const connection = new SMTPConnection(this, socket, socketOptions ?? undefined);
+    const connection = new SMTPConnection(this, socket, { id: this.nextId(), ...socketOptions });
     if (adopt) this.adopters.set(connection.session, adopt);
     const send = connection.send.bind(connection);
     connection.send = (code, data, context) => {

@@ -59,6 +59,8 @@ export interface SmtpServiceOptions {
   tls?: { options: () => tls.TlsOptions; attach: (server: { setSecureContext(o: tls.SecureContextOptions): void }) => void };
   /** AUTH PLAIN/LOGIN, only over TLS, and required before MAIL (submission). */
   auth?: boolean;
+  /** Session ids, shared by the listeners of a process (core/session-id.ts); default: one source per listener. */
+  sessionIds?: () => string;
   /** MAIL FROM parameters beyond SIZE, BODY, SMTPUTF8, RET and ENVID that this listener takes. */
   extraMailParameters?: readonly string[];
 }
@@ -135,7 +137,7 @@ export class SmtpService<T> {
     }, base.limits, (session) => {
       const ctx = this.contexts.get(session);
       if (ctx) hooks.close?.(ctx);
-    });
+    }, base.sessionIds);
     // smtp-server's own copy of the TLS options is what STARTTLS uses: keep it current.
     base.tls?.attach({ setSecureContext: (o) => server.updateSecureContext(o) });
     server.on('error', (err) => base.log.debug({ err: err.message }, 'smtp session error'));

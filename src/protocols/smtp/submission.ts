@@ -34,6 +34,7 @@ export interface SubmissionOptions {
   router: TransactionRouter;
   tls: SmtpServiceOptions['tls'];
   log: SmtpServiceOptions['log'];
+  sessionIds?: SmtpServiceOptions['sessionIds'];
   now?: () => Date;
 }
 
@@ -51,6 +52,7 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
         // RFC 4954 5: the AUTH parameter of MAIL FROM, which Postfix takes on submission.
         extraMailParameters: ['AUTH'],
         log: opts.log,
+        sessionIds: opts.sessionIds,
       },
       {
         connect: (ctx) => this.connect(ctx),
