@@ -14,7 +14,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../../core/logger.js';
 import { StagedMessage } from '../../core/staged-message.js';
 import type { RoutedTransaction, RoutingEnvelope, TransactionRouter } from '../../delivery/types.js';
@@ -77,7 +77,7 @@ export class SmtpService<T> {
   private readonly contexts = new WeakMap<SMTPServerSession, SmtpContext<T>>();
   private readonly mailParameters: ReadonlySet<string>;
 
-  constructor(protected readonly base: SmtpServiceOptions, hooks: SmtpHooks<T>, extra: Partial<SMTPServerOptions> = {}) {
+  constructor(protected readonly base: SmtpServiceOptions, hooks: SmtpHooks<T>) {
     this.mailParameters = new Set([...MAIL_PARAMETERS, ...(base.extraMailParameters ?? [])]);
     const server = new AdaptedSmtpServer({
       ...(base.tls?.options() ?? {}),
@@ -97,7 +97,6 @@ export class SmtpService<T> {
       hideSMTPUTF8: false,
       disableReverseLookup: true,
       logger: false,
-      ...extra,
       onConnect: (session, cb) => {
         const ctx = this.context(session);
         if (!hooks.connect) return cb();
@@ -123,7 +122,7 @@ export class SmtpService<T> {
       onData: (stream, session, cb) => {
         const ctx = this.context(session);
         const done = (result: SmtpReply | SmtpReply[]) => {
-          if (Array.isArray(result)) return cb(null, result.map((r) => (r.code === 250 ? r.text : replyError(r))) as unknown as string);
+          if (Array.isArray(result)) return cb(null, result.map((r) => (r.code === 250 ? r.text : replyError(r))));
           cb(result.code === 250 ? null : replyError(result), result.text);
         };
         hooks.data(ctx, stream).then(done, async (err: unknown) => {
