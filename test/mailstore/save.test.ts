@@ -3,40 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LfConverter } from '../../src/mailstore/maildir/lf-writer.js';
 import { publish, writeTmp } from '../../src/mailstore/maildir/save.js';
 import { tempDir } from '../helpers/tmp.js';
-
-function convert(chunks: string[]): { out: string; size: number; vsize: number } {
-  const c = new LfConverter();
-  let out = '';
-  for (const ch of chunks) out += c.push(Buffer.from(ch, 'latin1')).toString('latin1');
-  out += c.end().toString('latin1');
-  return { out, size: c.size, vsize: c.vsize };
-}
-
-describe('LF conversion (Dovecot mail_save_crlf = no)', () => {
-  it('matches the sizes Dovecot gives the same message', () => {
-    // doveadm save of this message produced ...,S=18,W=21
-    expect(convert(['Subject: hi\r\n\r\nbody\r\n'])).toEqual({ out: 'Subject: hi\n\nbody\n', size: 18, vsize: 21 });
-  });
-
-  it('keeps lone CRs and bare LFs, whatever the chunking', () => {
-    const input = 'a\r\nb\rc\nd\r\r\ne\r';
-    const whole = convert([input]);
-    expect(whole.out).toBe('a\nb\rc\nd\r\ne\r');
-    for (let seed = 0; seed < 300; seed++) {
-      const chunks: string[] = [];
-      let i = 0;
-      while (i < input.length) {
-        const n = 1 + ((seed * 7 + i * 13) % 4);
-        chunks.push(input.slice(i, i + n));
-        i += n;
-      }
-      expect(convert(chunks)).toEqual(whole);
-    }
-  });
-});
 
 describe('durable save: tmp → fsync → link → fsync dirs', () => {
   let dir: string;

@@ -6,6 +6,12 @@ import { NotFound, TempFailure } from '../../core/errors.js';
  * Presents a message stored with LF line ends (as Dovecot stores it) with CRLF, as IMAP and
  * POP3 send it; CRLF already in the file stays CRLF. `start`/`end` count bytes of that CRLF
  * form (IMAP partial fetch, RFC 9051 6.4.5 BODY[]<start.length>).
+ *
+ * Any other CR is passed on as it is. Files tsmail writes hold none (lf-writer.ts), but Dovecot
+ * keeps a lone CR it is given, and counts W= (RFC822.SIZE) as size + the LFs that have no CR
+ * before them, which is exactly this output's length. Serving such a CR as CRLF would make the
+ * body longer than the RFC822.SIZE taken from the file name, and different from what Dovecot
+ * served for the same UID before the switch, which clients have cached.
  */
 export class LfToCrlf extends Transform {
   private prevCr = false;
