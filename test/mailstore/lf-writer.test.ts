@@ -1,7 +1,6 @@
 /**
  * The LF conversion on the way to disk (src/mailstore/maildir/lf-writer.ts): every CRLF, bare LF
- * and lone CR becomes one LF (a lone CR in the header section a space), CRs right before a line
- * end belong to it, and the sizes S= and W= come out right — whatever the chunking. Checked against a plain character-by-character
+ * and lone CR becomes one LF, CRs right before a line end belong to it, and the sizes S= and W= come out right — whatever the chunking. Checked against a plain character-by-character
  * reference, itself pinned by hand-written cases, and by reading the result back through the
  * CRLF reader that IMAP uses (its output must be exactly W= bytes).
  */
@@ -13,12 +12,10 @@ import { prng } from '../helpers/prng.js';
 
 /**
  * The rule, one character at a time: a run of CRs followed by an LF is one line end; otherwise
- * each CR is a line end in the body and at the very end, and a space in the header section,
- * which ends at the first empty line.
+ * each CR is a line end.
  */
 function reference(input: string): string {
   let out = '';
-  let inHeader = true;
   for (let i = 0; i < input.length; ) {
     if (input[i] !== '\r') {
       out += input[i++];
@@ -29,11 +26,10 @@ function reference(input: string): string {
         out += '\n';
         i = j + 1;
       } else {
-        out += (inHeader && j < input.length ? ' ' : '\n').repeat(j - i);
+        out += '\n'.repeat(j - i);
         i = j;
       }
     }
-    if (inHeader && (out === '\n' || out.endsWith('\n\n'))) inHeader = false;
   }
   return out;
 }
@@ -93,18 +89,16 @@ describe('LF conversion (Dovecot mail_save_crlf = no, stray CRs and LFs made lin
     body('\r', '\n'),
     body('\n\r', '\n\n'),
     body('x\r..y\r\n.\rz\xff\r\x00', 'x\n..y\n.\nz\xff\n\x00'),
-    // The header section: a lone CR is a space there, so it cannot start a field.
-    ['Subject: x\rFrom: boss\r\n\r\nbody\rmore\r\n', 'Subject: x From: boss\n\nbody\nmore\n'],
-    ['A: 1\n\rFrom: boss\r\n\r\nx', 'A: 1\n From: boss\n\nx'],
+    // The header section follows the same rule: a lone CR ends the field (the SMTP layer has
+    // made it a CRLF before any check looked at the header, src/protocols/smtp/data-stream.ts).
+    ['Subject: x\rFrom: boss\r\n\r\nbody\rmore\r\n', 'Subject: x\nFrom: boss\n\nbody\nmore\n'],
+    ['A: 1\n\rFrom: boss\r\n\r\nx', 'A: 1\n\nFrom: boss\n\nx'],
     ['A: 1\r\r\n\r\r\nb\rc', 'A: 1\n\nb\nc'],
     ['A: 1\n\n\rb', 'A: 1\n\n\nb'],
-    ['A: 1\r\n\rB: 2\r\n\r\nc\rd', 'A: 1\n B: 2\n\nc\nd'],
     ['\r\nbody\rx', '\nbody\nx'],
-    ['\nbody\rx', '\nbody\nx'],
-    ['\rX: 1\r\n\r\n', ' X: 1\n\n'],
-    // At the very end a CR ends the line even in the header section: nothing can follow it.
+    ['\rX: 1\r\n\r\n', '\nX: 1\n\n'],
     ['Subject: x\r', 'Subject: x\n'],
-    ['Subject: x\rFrom: y\r\rbody\r', 'Subject: x From: y  body\n'],
+    ['Subject: x\rFrom: y\r\rbody\r', 'Subject: x\nFrom: y\n\nbody\n'],
     ['\r', '\n'],
     ['\r\n', '\n'],
   ];

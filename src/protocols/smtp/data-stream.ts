@@ -1,14 +1,19 @@
 /** The DATA stream from smtp-server, as the delivery consumes it. */
 import { Transform } from 'node:stream';
 import type { SMTPServerDataStream } from 'smtp-server';
+import { LineEnds, isCrlf } from '../../core/line-ends.js';
 
 /**
- * Passes the message through, failing once it grows past `max` bytes. Piped, not iterated: an
+ * The message as everything after DATA reads it: every line ending in CRLF (core/line-ends.ts:
+ * a bare LF or a lone CR ends a line too), so that the checks made before storing (From of
+ * submission, DMARC's From, forged Authentication-Results) see the very lines that are stored
+ * and relayed; and failing once it grows past `max` bytes as sent. Piped, not iterated: an
  * iterator would destroy smtp-server's stream on the error, and with it the session.
  */
-export function limitSize(stream: SMTPServerDataStream, max: number): { out: Transform; readonly exceeded: boolean } {
+export function messageData(stream: SMTPServerDataStream, max: number): { out: Transform; readonly exceeded: boolean } {
   let total = 0;
   const state = { exceeded: false };
+  const ends = new LineEnds('\r\n');
   const out = new Transform({
     transform(chunk: Buffer, _enc, done) {
       total += chunk.length;
@@ -18,7 +23,14 @@ export function limitSize(stream: SMTPServerDataStream, max: number): { out: Tra
         done(new Error('message too big'));
         return;
       }
-      done(null, chunk);
+      const text = chunk.toString('latin1');
+      const last = chunk[chunk.length - 1];
+      // The usual chunk (CRLF throughout, not ending in CR) passes as it came, without a copy.
+      if (last !== 13 && last !== undefined && isCrlf(text) && !ends.holdsCr) return done(null, chunk);
+      done(null, Buffer.from(ends.push(text), 'latin1'));
+    },
+    flush(done) {
+      done(null, Buffer.from(ends.end(), 'latin1'));
     },
   });
   // A client gone mid-DATA: smtp-server destroys the stream; the message must fail, not end.

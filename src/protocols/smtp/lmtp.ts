@@ -8,7 +8,7 @@
 import type { SMTPServerAddress, SMTPServerDataStream } from 'smtp-server';
 import { TempFailure } from '../../core/errors.js';
 import type { DeliveryService, DeliveryTx } from '../../delivery/types.js';
-import { drain, limitSize } from './data-stream.js';
+import { drain, messageData } from './data-stream.js';
 import { type Refusal, type SmtpReply, deliveryReply, reply } from './replies.js';
 import type { SessionLimits } from './server-adapter.js';
 import { type SmtpContext, SmtpService, type SmtpServiceOptions, envelopeOf } from './smtp-service.js';
@@ -65,7 +65,7 @@ export class LmtpService extends SmtpService<LmtpTransaction> {
     if (!state) throw new TempFailure('DATA without a transaction');
     // The size limit is enforced while the message streams in, so an oversized message is
     // never stored (smtp-server only flags it once DATA is over).
-    const limited = limitSize(stream, this.opts.maxMessageSize);
+    const limited = messageData(stream, this.opts.maxMessageSize);
     let results;
     try {
       results = await state.tx.commit(limited.out);

@@ -18,7 +18,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream,
 import type { Logger } from '../../core/logger.js';
 import { StagedMessage } from '../../core/staged-message.js';
 import type { RoutedTransaction, RoutingEnvelope, TransactionRouter } from '../../delivery/types.js';
-import { drain, limitSize } from './data-stream.js';
+import { drain, messageData } from './data-stream.js';
 import { type Refusal, type SmtpReply, errorReply, queued, reply, replyError } from './replies.js';
 import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 
@@ -215,7 +215,7 @@ export class SmtpService<T> {
 
   /** Reads DATA into a staged copy, size-limited; too big or the client gone give a Refusal. */
   private async stage(ctx: SmtpContext<T>, stream: SMTPServerDataStream, router: TransactionRouter, filter?: Transform): Promise<StagedMessage | Refusal> {
-    const limited = limitSize(stream, this.base.maxMessageSize);
+    const limited = messageData(stream, this.base.maxMessageSize);
     const source = filter ? pipeline(limited.out, filter, () => {}) : limited.out;
     try {
       return await StagedMessage.from(source, { spillPath: () => router.stagingPath(), memoryLimit: STAGE_IN_MEMORY });
