@@ -13,7 +13,8 @@
  * snapshot at each settled checkpoint and prints what grew between the last two (a snapshot
  * costs the daemon memory of its own: use it for a separate diagnostic run, not for the figures);
  * FOOTPRINT_PROBE=0 runs the daemon without the in-process probe (then /proc figures only);
- * FOOTPRINT_NODE_FLAGS="--max-semi-space-size=4 ..." passes node flags to the daemon.
+ * FOOTPRINT_NODE_FLAGS="--max-semi-space-size=4 ..." passes node flags to the daemon, and
+ * FOOTPRINT_ENV="K=V ..." environment (e.g. LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2).
  *
  * tsmail runs as `npm start` runs it: `node dist/main.js serve` (bench/lib/tsmail.ts; through tsx
  * if dist/ is older than src/), every listener on 127.0.0.1 (SMTP, submission, submissions,
@@ -45,7 +46,7 @@ import { growth, summarizeSnapshot, type Kind } from './lib/heap-snapshot.js';
 import { countMessages } from './lib/maildir.js';
 import { nodeBinary, processMemory, treeMemory, treeNames, type Memory, type TreeMemory } from './lib/memory.js';
 import { postfixMissing, postfixVersion, startPostfix } from './lib/postfix.js';
-import { run } from './lib/proc.js';
+import { run, treeCpuMs } from './lib/proc.js';
 import { fmt, fmtRow } from './lib/stats.js';
 import { withTempTree } from './lib/temp.js';
 import { TrafficPlan, sendTraffic, type TrafficResult } from './lib/traffic.js';
@@ -61,6 +62,8 @@ const STACKS = (process.env.FOOTPRINT_STACKS ?? 'tsmail,postfix').split(',');
 const SNAPSHOTS = process.env.FOOTPRINT_SNAPSHOTS ? path.resolve(process.env.FOOTPRINT_SNAPSHOTS) : null;
 const PROBE = process.env.FOOTPRINT_PROBE !== '0';
 const NODE_FLAGS = (process.env.FOOTPRINT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** Extra environment for the daemon, "K=V K=V" (e.g. LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2). */
+const DAEMON_ENV = Object.fromEntries((process.env.FOOTPRINT_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const N1 = Math.round(N / 10);
 const SEED = 9009;
 
@@ -168,13 +171,14 @@ async function benchTsmail(dir: string, usersFile: string, defer: (c: () => Prom
   const node = await nodeBinary();
   const probeBase = path.join(dir, 'probe');
   const probeFlags = [...NODE_FLAGS, ...(PROBE ? ['--expose-gc', '--import', path.join(repoRoot, 'bench/lib/heap-probe.mjs')] : [])];
-  const env = { TSMAIL_BENCH_PROBE: probeBase };
+  const env = { ...DAEMON_ENV, TSMAIL_BENCH_PROBE: probeBase };
   const start = () => startTsmail(dir, 'tsmail', { usersFile, domain: DOMAIN, allListeners: true, nodeFlags: probeFlags, env });
 
   // First start: no certificate yet, so it is generated.
   const first = await start();
   defer(async () => void (await first.stop()));
-  console.log(`tsmail: ${first.mode}${NODE_FLAGS.length ? ` with ${NODE_FLAGS.join(' ')}` : ''}; every listener on 127.0.0.1; passwd-file (${allUsers().length} users); [log] warn`);
+  const extra = [...Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`), ...NODE_FLAGS].join(' ');
+  console.log(`tsmail: ${first.mode}${extra ? ` with ${extra}` : ''}; every listener on 127.0.0.1; passwd-file (${allUsers().length} users); [log] warn`);
   await sleep(5_000);
   const atFirst = await read(first, 'first start (makes cert), +5 s', probeBase, node);
   await first.stop();
@@ -200,10 +204,12 @@ async function benchTsmail(dir: string, usersFile: string, defer: (c: () => Prom
   const totals = { deliveries: 0, messages: 0 };
   const notes: string[] = [];
   for (const target of [N1, N]) {
+    const cpu0 = await treeCpuMs([ts.pid]);
     const t = await sendTraffic(ts.port, plan, target - totals.messages, CLIENTS, totals.messages);
+    const cpu = (await treeCpuMs([ts.pid])) - cpu0;
     totals.messages += t.messages;
     totals.deliveries += t.deliveries;
-    notes.push(`up to ${target}: ${describeTraffic(t)}`);
+    notes.push(`up to ${target}: ${describeTraffic(t)}; tsmail CPU ${fmt(cpu / t.messages, 2)} ms/msg`);
     printReading(await read(ts, `${target} msgs, at once`, probeBase, node));
     await sleep(SETTLE_S * 1000);
     const r = await read(ts, `${target} msgs, +${SETTLE_S} s idle`, probeBase, node, {
