@@ -2,7 +2,8 @@
  * The real tsmail daemon as a child process, for protocol benchmarks: `node dist/main.js serve`
  * when dist/ is at least as new as every file in src/ (after `npm run build`), else
  * `node --import tsx src/main.ts serve` (same code, transpiled on load). A temp config with only
- * the SMTP (port 25 role) listener, on 127.0.0.1:<free port>:
+ * the SMTP (port 25 role) listener (or, with `allListeners`, every listener as `npm start` has
+ * them), on 127.0.0.1:<free port>:
  *   hostname mx-tsmail.<domain>, data_dir <dir>/<name>, passwd-file directory on the bench's
  *   users file, Maildirs in <dir>/<name>/vmail/%d/%n, [log] level = "warn",
  *   [dns] servers = ["127.0.0.1:9"] (nothing can reach a real resolver), every other key at its
@@ -24,6 +25,10 @@ export interface TsmailOptions {
   smtpSection?: Record<string, number | boolean | string>;
   /** Extra node flags (e.g. --cpu-prof --cpu-prof-dir=DIR). */
   nodeFlags?: string[];
+  /** Every listener (SMTP, submission, submissions, LMTP, IMAP(S), POP3(S)) as `npm start` runs them. */
+  allListeners?: boolean;
+  /** Extra environment for the daemon. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface TsmailInstance {
@@ -62,12 +67,16 @@ export async function startTsmail(dir: string, name: string, opts: TsmailOptions
   const vmail = path.join(root, 'vmail');
   await mkdir(vmail, { recursive: true });
   const port = await freePort();
-  const off = ['submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s'].map((l) => `${l} = ""`).join('\n');
+  const others: string[] = [];
+  for (const l of ['submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s']) {
+    others.push(`${l} = ${opts.allListeners ? toml(`127.0.0.1:${await freePort()}`) : '""'}`);
+  }
+  const off = others.join('\n');
   const smtp = Object.entries(opts.smtpSection ?? {}).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   const config = path.join(root, 'tsmail.toml');
   await writeFile(
     config,
-    `# bench/lib/tsmail.ts: the SMTP listener only, defaults otherwise
+    `# bench/lib/tsmail.ts: ${opts.allListeners ? 'every listener' : 'the SMTP listener only'}, defaults otherwise
 hostname = ${toml(`mx-tsmail.${opts.domain}`)}
 data_dir = ${toml(root)}
 
@@ -99,6 +108,7 @@ shutdown_timeout = 5
   const entry = await tsmailEntry();
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry.args, 'serve', '--config', config], {
     cwd: repoRoot,
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

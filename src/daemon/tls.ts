@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
-import { generate } from 'selfsigned';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
@@ -91,6 +90,9 @@ export class TlsCertificates {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Loaded only here: selfsigned and its X.509 libraries are ~3 MB of heap (more RSS) that a
+    // server reusing its certificate, or using a real one, never needs (bench/RESULTS.md, footprint).
+    const { generate } = await import('selfsigned');
     const now = new Date();
     const pems = await generate([{ name: 'commonName', value: this.paths.hostname }], {
       keyType: 'ec',

@@ -9,9 +9,12 @@
  * on demand, so service resumes by itself when the server is back. Time is bounded: connecting by
  * `connectTimeoutMs`, each statement by `queryTimeoutMs` (the connection is then discarded,
  * since the server may still answer the abandoned statement on it).
+ *
+ * mysql2 itself is loaded on the first statement, not with this module: it is ~3 MB of heap and
+ * ~10 MB of RSS that a server on the passwd-file directory never needs (the composition root
+ * imports this backend either way), and a MySQL server's first lookup pays ~0.1 s once.
  */
-import mysql from 'mysql2/promise';
-import type { ExecuteValues, Pool, PoolConnection } from 'mysql2/promise';
+import type { ExecuteValues, Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import { InvalidInput, MailError, TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { MYSQL_DEFAULTS, type MysqlOptions } from './options.js';
@@ -91,7 +94,8 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string, late: (v
 type Outcome = 'rows' | 'arrays' | 'exec';
 
 export class MysqlPool implements Db {
-  private readonly pool: Pool;
+  private readonly poolOptions: PoolOptions;
+  private pool: Promise<Pool> | null = null;
   private readonly queryTimeoutMs: number;
   private readonly acquireTimeoutMs: number;
   private closed = false;
@@ -102,7 +106,7 @@ export class MysqlPool implements Db {
     // A caller may queue behind a statement that is timing out and then need a fresh connect.
     this.acquireTimeoutMs = connectTimeoutMs + this.queryTimeoutMs;
     const poolSize = opts.poolSize ?? MYSQL_DEFAULTS.poolSize;
-    this.pool = mysql.createPool({
+    this.poolOptions = {
       ...(opts.socket ? { socketPath: opts.socket } : { host: opts.host, port: opts.port }),
       user: opts.user,
       password: opts.password,
@@ -117,7 +121,13 @@ export class MysqlPool implements Db {
       charset: 'utf8mb4',
       dateStrings: true,
       supportBigNumbers: true,
-    });
+    };
+  }
+
+  /** The mysql2 pool, created (and mysql2 loaded) on first use; it opens connections on demand. */
+  private connections(): Promise<Pool> {
+    this.pool ??= import('mysql2/promise').then((m) => m.default.createPool(this.poolOptions));
+    return this.pool;
   }
 
   rows(label: string, sql: string, params: readonly unknown[]): Promise<Row[]> {
@@ -155,7 +165,10 @@ export class MysqlPool implements Db {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end().catch((err: unknown) => {
+    // Never used: nothing to end. A failed load of mysql2 left nothing open either.
+    const pool = await this.pool?.catch(() => null);
+    if (!pool) return;
+    await pool.end().catch((err: unknown) => {
       this.log.debug({ err: driverError(err).message }, 'mysql: error while closing the pool');
     });
   }
@@ -181,7 +194,7 @@ export class MysqlPool implements Db {
     if (this.closed) throw new TempFailure('MySQL directory is closed');
     let conn: PoolConnection;
     try {
-      conn = await withDeadline(this.pool.getConnection(), this.acquireTimeoutMs, 'getting a MySQL connection', (c) =>
+      conn = await withDeadline(this.connections().then((p) => p.getConnection()), this.acquireTimeoutMs, 'getting a MySQL connection', (c) =>
         c.release(),
       );
     } catch (err) {

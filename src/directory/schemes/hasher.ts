@@ -16,6 +16,8 @@ export interface PasswordHasherOptions {
    * on libuv's thread pool (UV_THREADPOOL_SIZE) regardless.
    */
   workers?: number;
+  /** How long an idle worker thread lives before it exits (default 60 s, see crypt/pool.ts). */
+  workerIdleMs?: number;
   /** How long a successful verification is remembered, in ms (default 60 000; 0 disables). */
   cacheTtlMs?: number;
 }
@@ -41,7 +43,7 @@ export class PasswordHasher {
     const workers = opts.workers ?? 1;
     if (!Number.isInteger(workers) || workers < 0) throw new RangeError('workers must be an integer >= 0');
     this.#defaultScheme = opts.defaultScheme;
-    this.#pool = workers > 0 ? new CryptWorkerPool(workers) : null;
+    this.#pool = workers > 0 ? new CryptWorkerPool(workers, { idleMs: opts.workerIdleMs }) : null;
     this.#cache = new VerifyCache(opts.cacheTtlMs ?? 60_000);
     const pool = this.#pool;
     this.#ctx = {

@@ -6,10 +6,24 @@ import type { CryptRequest, CryptResponse } from './worker.js';
  * A few worker threads that run cryptSync() so SHA-crypt/MD5-crypt (milliseconds of pure JS each)
  * never stall the event loop that serves every SMTP/IMAP session (design principle 12).
  *
- * Workers start on first use, up to `size`, and are unref()ed while idle so an idle pool never
- * keeps the process alive; they are ref()ed while computing so a pending verify is awaited.
+ * Each worker is a V8 isolate of its own: ~10 MB of RSS while it lives. So workers start on first
+ * use, up to `size`, and one that has had nothing to do for `idleMs` exits, as Dovecot's
+ * auth-worker processes do after `idle_kill` (60 s by default): a server whose users log in now
+ * and then pays for the threads only around the logins (bench/footprint.ts measures it).
+ * Tasks are served first come, first served; an idle worker is picked most recently used first,
+ * so under light load the same one keeps working and the others age out.
+ * Idle workers are unref()ed so an idle pool never keeps the process alive; they are ref()ed
+ * while computing so a pending verify is awaited.
  * A crashed worker fails only its own task (TempFailure: a retry may succeed) and is replaced on demand.
  */
+
+/** Dovecot's default `idle_kill` for its auth-worker service. */
+export const DEFAULT_WORKER_IDLE_MS = 60_000;
+
+export interface CryptWorkerPoolOptions {
+  /** How long a worker may sit idle before it exits (default 60 s); 0 = never. */
+  idleMs?: number;
+}
 
 interface Task {
   req: CryptRequest;
@@ -20,23 +34,36 @@ interface Task {
 interface Slot {
   worker: Worker;
   task: Task | null;
+  /** Ends the worker once it has been idle for idleMs (while idle). */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 export class CryptWorkerPool {
   readonly #size: number;
-  readonly #slots = new Set<Slot>();
+  readonly #idleMs: number;
+  /** Idle slots are kept at the end in the order they became idle: the last is the most recent. */
+  readonly #slots: Slot[] = [];
   readonly #queue: Task[] = [];
   #nextId = 1;
   #closed = false;
+  #started = 0;
 
-  constructor(size: number) {
+  constructor(size: number, opts: CryptWorkerPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('worker pool size must be an integer >= 1');
+    const idleMs = opts.idleMs ?? DEFAULT_WORKER_IDLE_MS;
+    if (!Number.isFinite(idleMs) || idleMs < 0) throw new RangeError('idleMs must be a number >= 0');
     this.#size = size;
+    this.#idleMs = idleMs;
   }
 
   /** Threads currently alive (for tests and metrics). */
   get threads(): number {
-    return this.#slots.size;
+    return this.#slots.length;
+  }
+
+  /** Threads started so far, including those that have exited since (for tests and metrics). */
+  get started(): number {
+    return this.#started;
   }
 
   run(setting: string, password: string): Promise<string> {
@@ -50,42 +77,53 @@ export class CryptWorkerPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const task of this.#queue.splice(0)) task.reject(new TempFailure('password worker pool is closed'));
-    await Promise.all([...this.#slots].map((slot) => slot.worker.terminate()));
-    this.#slots.clear();
+    // Out of the pool first, so their 'exit' finds nothing to do; their tasks fail here.
+    const slots = this.#slots.splice(0);
+    for (const slot of slots) {
+      this.#clearIdle(slot);
+      slot.task?.reject(new TempFailure('password worker pool is closed'));
+      slot.task = null;
+    }
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const slot = this.#idleSlot() ?? (this.#slots.size < this.#size ? this.#spawn() : null);
+      const slot = this.#idleSlot() ?? (this.#slots.length < this.#size ? this.#spawn() : null);
       if (slot === null) return;
       const task = this.#queue.shift()!;
+      this.#clearIdle(slot);
       slot.task = task;
       slot.worker.ref();
       slot.worker.postMessage(task.req);
     }
   }
 
+  /** The most recently idle slot: the others keep ageing towards their exit. */
   #idleSlot(): Slot | null {
-    for (const slot of this.#slots) if (slot.task === null) return slot;
+    for (let i = this.#slots.length - 1; i >= 0; i--) if (this.#slots[i]!.task === null) return this.#slots[i]!;
     return null;
   }
 
   #spawn(): Slot {
     const { url, workerData } = workerScript();
     const worker = new Worker(url, { workerData, name: 'tsmail-crypt' });
-    const slot: Slot = { worker, task: null };
-    this.#slots.add(slot);
+    this.#started++;
+    const slot: Slot = { worker, task: null, idleTimer: null };
+    this.#slots.push(slot);
     worker.on('message', (res: CryptResponse) => {
       const task = slot.task;
       if (task === null || task.req.id !== res.id) return;
       slot.task = null;
       worker.unref();
+      this.#becameIdle(slot);
       if (res.ok) task.resolve(res.value);
       else task.reject(new Error(res.error));
       this.#dispatch();
     });
     const fail = (why: string, detail?: unknown): void => {
-      if (!this.#slots.delete(slot)) return;
+      if (!this.#remove(slot)) return;
+      this.#clearIdle(slot);
       const task = slot.task;
       slot.task = null;
       task?.reject(new TempFailure(this.#closed ? 'password worker pool is closed' : why, detail));
@@ -94,6 +132,35 @@ export class CryptWorkerPool {
     worker.on('error', (err) => fail('password worker failed', err));
     worker.on('exit', (code) => fail(`password worker exited with code ${code}`));
     return slot;
+  }
+
+  /** Moves the slot behind every other one (most recently idle last) and arms its idle exit. */
+  #becameIdle(slot: Slot): void {
+    this.#remove(slot);
+    this.#slots.push(slot);
+    if (this.#idleMs === 0) return;
+    slot.idleTimer = setTimeout(() => this.#retire(slot), this.#idleMs);
+    slot.idleTimer.unref();
+  }
+
+  /** Idle for idleMs: out of the pool first (so no task can reach it), then terminated. */
+  #retire(slot: Slot): void {
+    slot.idleTimer = null;
+    if (slot.task !== null || !this.#remove(slot)) return;
+    // terminate() settles once the thread is gone; its 'exit' then finds the slot already removed.
+    slot.worker.terminate().catch(() => undefined);
+  }
+
+  #clearIdle(slot: Slot): void {
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+  }
+
+  #remove(slot: Slot): boolean {
+    const i = this.#slots.indexOf(slot);
+    if (i < 0) return false;
+    this.#slots.splice(i, 1);
+    return true;
   }
 }
 
