@@ -9,9 +9,13 @@
  *    refusal is a temporary one (`dns`): a DNS outage must never turn into a bounce.
  * Forged Authentication-Results are removed before the checks (forged-auth-results.ts).
  * Every DNS question goes through the one Resolver (tests give fixed records).
+ *
+ * mailauth is loaded at the first check, not at start: it weighs ~29 MB of a daemon's memory
+ * (bench/RESULTS.md, memory footprint), which a server that only takes mail from mynetworks, or
+ * has verify_sender_auth off, never needs.
  */
-import type { Transform } from 'node:stream';
-import { authenticate, type DNSResolver } from 'mailauth';
+import type { Readable, Transform } from 'node:stream';
+import type { DNSResolver } from 'mailauth';
 import { TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RecordType, Resolver } from '../core/resolver.js';
@@ -52,6 +56,7 @@ function mailauthResolver(resolver: Resolver): DNSResolver {
 
 export class MessageAuthenticator implements SenderAuthenticator {
   private readonly resolve: DNSResolver;
+  private library: Promise<typeof import('mailauth')> | undefined;
 
   constructor(
     resolver: Resolver,
@@ -64,7 +69,9 @@ export class MessageAuthenticator implements SenderAuthenticator {
   }
 
   async check(message: Buffer | NodeJS.ReadableStream, ctx: AuthContext): Promise<AuthVerdict> {
-    const res = await authenticate(message as Buffer | import('node:stream').Readable, {
+    this.library ??= import('mailauth');
+    const { authenticate } = await this.library;
+    const res = await authenticate(message as Buffer | Readable, {
       ip: ctx.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
       helo: ctx.helo,
       sender: ctx.sender || undefined,

@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/tmp.js';
  * What `tsmail serve` loads before it is needed costs memory for the life of the process
  * (bench/footprint.ts). Packages only some configurations use are loaded on first use: the
  * self-signed certificate generator only when there is no certificate yet, mysql2 only with the
- * MySQL directory and only at its first lookup.
+ * MySQL directory and only at its first lookup, mailauth only for the first message it checks.
  */
 const LISTENERS = ['smtp', 'submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s'] as const;
 
@@ -50,6 +50,8 @@ describe('tsmail serve loads packages when they are needed', () => {
     const atSecond = await loadedPackages(second.file, second.smtp);
     expect(atSecond).not.toContain('selfsigned');
     expect(atSecond).not.toContain('mysql2');
+    // SPF/DKIM/DMARC checks are on (the default), but no message has come in yet.
+    expect(atSecond).not.toContain('mailauth');
   });
 
   it('does not load mysql2 at start with the MySQL directory either (first lookup does)', async () => {
