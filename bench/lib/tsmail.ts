@@ -1,5 +1,6 @@
 /**
  * The real tsmail daemon as a child process, for protocol benchmarks: `node dist/main.js serve`
+ * with the node flags of `npm start` (package.json)
  * when dist/ is at least as new as every file in src/ (after `npm run build`), else
  * `node --import tsx src/main.ts serve` (same code, transpiled on load). A temp config with only
  * the SMTP (port 25 role) listener (or, with `allListeners`, every listener as `npm start` has
@@ -10,7 +11,7 @@
  *   default (config/production.example.toml documents them).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,13 @@ export async function tsmailEntry(): Promise<{ args: string[]; mode: string }> {
   return { args: ['--import', 'tsx', path.join(repoRoot, 'src', 'main.ts')], mode: 'node --import tsx src/main.ts (dist/ missing or older than src/)' };
 }
 
+/** The node flags that package.json's `start` script gives the daemon (`node <flags> dist/main.js serve`). */
+async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const m = /^node\s+(.*?)\s*dist\/main\.js\b/.exec(pkg.scripts?.start ?? '');
+  return m?.[1] ? m[1].split(/\s+/) : [];
+}
+
 const toml = (v: number | boolean | string) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 export async function startTsmail(dir: string, name: string, opts: TsmailOptions): Promise<TsmailInstance> {
@@ -106,7 +114,9 @@ shutdown_timeout = 5
 `,
   );
   const entry = await tsmailEntry();
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry.args, 'serve', '--config', config], {
+  // The node flags of `npm start` first (a later flag of the same name wins in V8).
+  const flags = [...(await startFlags()), ...(opts.nodeFlags ?? [])];
+  const child = spawn(process.execPath, [...flags, ...entry.args, 'serve', '--config', config], {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,5 +140,5 @@ shutdown_timeout = 5
     await stop();
     throw new Error(`${(err as Error).message}:\n${output}`);
   }
-  return { port, pid: child.pid!, vmail, mode: entry.mode, output: () => output, stop };
+  return { port, pid: child.pid!, vmail, mode: flags.length ? `${entry.mode} with ${flags.join(' ')}` : entry.mode, output: () => output, stop };
 }
