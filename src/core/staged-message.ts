@@ -71,25 +71,6 @@ export class StagedMessage {
     return this.chunks[0]!;
   }
 
-  /** The header section (up to the first empty line), at most `max` bytes, as latin1 text. */
-  async headerBlock(max = 256 * 1024): Promise<string> {
-    let head: Buffer;
-    if (this.file) {
-      const fh = await open(this.file, 'r');
-      try {
-        const { buffer, bytesRead } = await fh.read(Buffer.alloc(max), 0, max, 0);
-        head = buffer.subarray(0, bytesRead);
-      } finally {
-        await fh.close();
-      }
-    } else {
-      head = this.buffer()!.subarray(0, max);
-    }
-    const text = head.toString('latin1');
-    const end = text.search(/\r?\n\r?\n/);
-    return end < 0 ? text : text.slice(0, end);
-  }
-
   async dispose(): Promise<void> {
     this.chunks.length = 0;
     if (this.file) await unlink(this.file).catch(() => {});

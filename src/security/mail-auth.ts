@@ -7,20 +7,20 @@
  *  - SPF `fail` is refused only when `spfReject` is on (policyd-spf's Mail_From_reject);
  *  - if any of the lookups failed temporarily and the message would have been refused, the
  *    refusal is a temporary one (`dns`): a DNS outage must never turn into a bounce.
- * Forged Authentication-Results are removed before the checks (forged-auth-results.ts).
+ * Forged Authentication-Results are removed before the checks, as the message streams in
+ * (protocols/smtp/incoming-headers.ts, with the same hostname as authserv-id).
  * Every DNS question goes through the one Resolver (tests give fixed records).
  *
  * mailauth is loaded at the first check, not at start: it weighs ~29 MB of a daemon's memory
  * (bench/RESULTS.md, memory footprint), which a server that only takes mail from mynetworks, or
  * has verify_sender_auth off, never needs.
  */
-import type { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { DNSResolver } from 'mailauth';
 import { TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RecordType, Resolver } from '../core/resolver.js';
 import type { AuthContext, AuthRefusal, AuthVerdict, SenderAuthenticator } from './types.js';
-import { stripOwnAuthResults } from './forged-auth-results.js';
 
 export interface AuthPolicy {
   dmarcReject: boolean;
@@ -98,10 +98,6 @@ export class MessageAuthenticator implements SenderAuthenticator {
     if (refusal && temp) refusal = { kind: 'dns' };
     this.log.debug({ ...summary, refusal: refusal?.kind }, 'message authentication');
     return { headers: res.headers, refusal, summary };
-  }
-
-  forgedResultsFilter(): Transform {
-    return stripOwnAuthResults(this.hostname);
   }
 
   private sampled(pct: unknown): boolean {

@@ -2,7 +2,6 @@
  * The checks the protocols ask security/ for, as interfaces (protocols import only this file).
  * Outcomes say what was found; each protocol's replies.ts words the refusal.
  */
-import type { Transform } from 'node:stream';
 
 /** Events per key in a time window (rate-window.ts). */
 export interface RateCounter {
@@ -60,9 +59,4 @@ export interface AuthContext {
 /** SPF, DKIM, DMARC and ARC for incoming mail (mail-auth.ts). */
 export interface SenderAuthenticator {
   check(message: Buffer | NodeJS.ReadableStream, ctx: AuthContext): Promise<AuthVerdict>;
-  /**
-   * A filter for the incoming message that removes Authentication-Results claiming to be ours
-   * (RFC 8601 5), applied before the message is checked and stored.
-   */
-  forgedResultsFilter(): Transform;
 }

@@ -65,7 +65,9 @@ describe('stray CR and LF in DATA, stored by the real daemon', () => {
   /** Sends `text` (latin1) and the final dot; expects one success reply and no other. */
   async function send(kind: Kind, text: string): Promise<void> {
     const c = await startData(kind);
-    c.send(text + '.\r\n');
+    // A submission without From would get one added at the end of its header section (Postfix
+    // cleanup's missing From:): give it one on top, away from the lines these tests compare.
+    c.send((kind === 'submission' ? 'From: alice@example.test\r\n' : '') + text + '.\r\n');
     expect(await c.next()).toMatch(kind === 'lmtp' ? /^250 2\.0\.0 <bob@example\.test>/ : /^250 2\.0\.0 Ok: queued as /);
     // Nothing in the text was taken for a command: the next reply is this QUIT's.
     expect(await c.command('QUIT')).toMatch(/^221 /);

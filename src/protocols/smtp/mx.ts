@@ -12,6 +12,8 @@
  *  - smtpd_recipient_limit, per-client rate limits, SIZE (552 5.3.4 at MAIL and while the data
  *    streams in), STARTTLS offered with the server certificate, no AUTH on this port, no VRFY,
  *    an optional greet pause (postscreen's pregreet test);
+ *  - while DATA streams in, the header section is cleaned as Postfix's cleanup does
+ *    (incoming-headers.ts: message_drop_headers, forged Authentication-Results, hopcount_limit);
  *  - at the end of DATA: SPF/DKIM/DMARC/ARC (security/) for clients outside mynetworks, bcc
  *    maps, then `Authentication-Results` and `Received:` on top and delivery; `250` only when the
  *    message is durable for every recipient, else `451 4.3.0` (nothing is half-accepted).
@@ -215,7 +217,7 @@ export class MxService extends SmtpService<MxTransaction> {
     return this.routedData(ctx, stream, {
       routing: t.routing,
       router: this.opts.router,
-      filter: auth?.forgedResultsFilter(),
+      // Forged Authentication-Results, message_drop_headers and hops: routedData's header cleanup.
       inspect: async (staged) => {
         const head = this.received(ctx, t.routing);
         if (!auth) return { refusal: null, head };

@@ -37,12 +37,16 @@ export type Refusal =
   | { kind: 'sender-domain-null-mx'; sender: string; domain: string }
   | { kind: 'sender-domain-dns'; sender: string }
   | { kind: 'sender-not-owned'; address: string; user: string }
+  /** A From/Sender header field without an address that can be checked (submission). */
+  | { kind: 'sender-header-unparsable'; field: string }
   // smtpd_client / recipient restrictions
   | { kind: 'blocklisted'; ip: string; zone: string }
   | { kind: 'recipient-not-fqdn'; address: string }
   // DATA
   | { kind: 'too-big' }
   | { kind: 'sender-auth'; refusal: AuthRefusal }
+  /** Postfix hopcount_limit: the message has looped. */
+  | { kind: 'too-many-hops' }
   // AUTH
   | { kind: 'auth-failed' }
   | { kind: 'auth-temp' }
@@ -73,10 +77,14 @@ export function reply(r: Refusal): SmtpReply {
     // a DNS failure is never a reason to bounce
     case 'sender-domain-dns': return { code: 450, text: `4.1.8 <${r.sender}>: Sender address rejected: Domain not found (DNS temporary failure)` };
     case 'sender-not-owned': return { code: 553, text: `5.7.1 <${r.address}>: Sender address rejected: not owned by user ${r.user}` };
+    // reject_sender_login_mismatch's wording, for a header whose address cannot be checked
+    case 'sender-header-unparsable': return { code: 553, text: `5.7.1 Sender address rejected: ${r.field}: header without a valid address` };
     case 'blocklisted': return { code: 554, text: `5.7.1 Service unavailable; Client host [${r.ip}] blocked using ${r.zone}` };
     case 'recipient-not-fqdn': return { code: 504, text: `5.5.2 <${r.address}>: Recipient address rejected: need fully-qualified address` };
     case 'too-big': return { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' };
     case 'sender-auth': return authReply(r.refusal);
+    // smtpd's reply for cleanup's CLEANUP_STAT_HOPS (cleanup_strerror.c: 554 5.4.0 "too many hops")
+    case 'too-many-hops': return { code: 554, text: '5.4.0 Error: too many hops' };
     case 'auth-failed': return { code: 535, text: '5.7.8 Error: authentication failed' };
     case 'auth-temp': return { code: 454, text: '4.7.0 Temporary authentication failure' };
     case 'relay-denied': return { code: 554, text: '5.7.1 Relay access denied' };

@@ -19,6 +19,7 @@ import type { Logger } from '../../core/logger.js';
 import { StagedMessage } from '../../core/staged-message.js';
 import type { RoutedTransaction, RoutingEnvelope, TransactionRouter } from '../../delivery/types.js';
 import { drain, messageData } from './data-stream.js';
+import { type HeaderFacts, IncomingHeaders } from './incoming-headers.js';
 import { type Refusal, type SmtpReply, errorReply, queued, reply, replyError } from './replies.js';
 import { AdaptedSmtpServer, type SessionLimits } from './server-adapter.js';
 
@@ -185,9 +186,11 @@ export class SmtpService<T> {
   }
 
   /**
-   * DATA of a routed transaction (port 25, submission): stage → `inspect` (a refusal, and header
-   * lines for the top) → blind copies → commit to spool and mailboxes. `250` only when the message
-   * is durable for every recipient.
+   * DATA of a routed transaction (port 25, submission): stage, with the header section cleaned
+   * on the way in (incoming-headers.ts: dropped headers, forged Authentication-Results, the
+   * missing From) → hop count → `inspect` (a refusal, and header lines for the top; it gets
+   * what was found in the headers) → blind copies → commit to spool and mailboxes. `250` only
+   * when the message is durable for every recipient.
    */
   protected async routedData(
     ctx: SmtpContext<T>,
@@ -195,14 +198,21 @@ export class SmtpService<T> {
     flow: {
       routing: RoutedTransaction;
       router: TransactionRouter;
-      filter?: Transform;
-      inspect(staged: StagedMessage): Promise<{ refusal: Refusal | null; head: string }>;
+      /** A message without From gets `From: <this>` (submission). */
+      missingFrom?: string;
+      inspect(staged: StagedMessage, headers: HeaderFacts): Promise<{ refusal: Refusal | null; head: string }>;
     },
   ): Promise<SmtpReply> {
-    const staged = await this.stage(ctx, stream, flow.router, flow.filter);
+    // Our authserv-id is the hostname, as in the Authentication-Results mail-auth.ts writes.
+    const headers = new IncomingHeaders({ authservId: this.base.hostname, missingFrom: flow.missingFrom });
+    const staged = await this.stage(ctx, stream, flow.router, headers.filter());
     if (!(staged instanceof StagedMessage)) return reply(staged);
     try {
-      const { refusal, head } = await flow.inspect(staged);
+      if (headers.tooManyHops) {
+        ctx.log.info({ received: headers.facts.received }, 'refused: too many hops');
+        return reply({ kind: 'too-many-hops' });
+      }
+      const { refusal, head } = await flow.inspect(staged, headers.facts);
       if (refusal) return reply(refusal);
       await flow.routing.addBlindCopies();
       const outcome = await flow.routing.commit(staged, head);
@@ -214,9 +224,9 @@ export class SmtpService<T> {
   }
 
   /** Reads DATA into a staged copy, size-limited; too big or the client gone give a Refusal. */
-  private async stage(ctx: SmtpContext<T>, stream: SMTPServerDataStream, router: TransactionRouter, filter?: Transform): Promise<StagedMessage | Refusal> {
+  private async stage(ctx: SmtpContext<T>, stream: SMTPServerDataStream, router: TransactionRouter, filter: Transform): Promise<StagedMessage | Refusal> {
     const limited = messageData(stream, this.base.maxMessageSize);
-    const source = filter ? pipeline(limited.out, filter, () => {}) : limited.out;
+    const source = pipeline(limited.out, filter, () => {});
     try {
       return await StagedMessage.from(source, { spillPath: () => router.stagingPath(), memoryLimit: STAGE_IN_MEMORY });
     } catch (err) {

@@ -2,18 +2,20 @@
  * Submission for users: port 587 (STARTTLS) and 465 (implicit TLS), as the seeds' master.cf
  * `submission`/`smtps` services: AUTH PLAIN/LOGIN only over TLS (`538 5.7.11` before it), MAIL
  * only after AUTH (`530 5.7.0`), and the authenticated user may only send as its own addresses
- * and aliases — envelope sender and From header (Postfix reject_sender_login_mismatch, `553 5.7.1`).
+ * and aliases — envelope sender and every From and Sender header field (Postfix
+ * reject_sender_login_mismatch, `553 5.7.1`); a message without From gets one from the envelope
+ * sender, as Postfix's cleanup adds it.
  *
- * The message is first staged and its From header checked, then stored for local recipients
+ * The message is first staged and its headers checked, then stored for local recipients
  * and in the durable outbound spool for the others, with bcc maps applied (smtp-service.ts
  * routedData); `250` comes only when both are durable.
  */
-import addressparser from 'nodemailer/lib/addressparser';
 import type { SMTPServerAddress, SMTPServerDataStream } from 'smtp-server';
 import { AuthFailure, TempFailure } from '../../core/errors.js';
 import type { RoutedTransaction, TransactionRouter } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
 import type { LoginGuard } from '../../security/types.js';
+import type { HeaderFacts } from './incoming-headers.js';
 import { receivedHeader } from './received.js';
 import type { Refusal, SmtpReply } from './replies.js';
 import type { SessionLimits } from './server-adapter.js';
@@ -125,22 +127,23 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
     return this.routedData(ctx, stream, {
       routing,
       router: this.opts.router,
-      inspect: async (staged) => ({
-        refusal: this.opts.rejectSenderLoginMismatch ? await this.notOwned(user, fromAddresses(await staged.headerBlock())) : null,
+      // Postfix cleanup's missing From: (the null sender is MAILER-DAEMON's, qualified with our name).
+      missingFrom: routing.sender || `MAILER-DAEMON@${this.opts.hostname}`,
+      inspect: async (_staged, headers) => ({
+        refusal: this.opts.rejectSenderLoginMismatch ? await this.headerSenderRefusal(user, headers) : null,
         head: receivedHeader(ctx.session, this.opts.hostname, { user, date: this.opts.now?.() ?? new Date() }),
       }),
     });
   }
-}
 
-/** Addresses of every From: field (unfolded; RFC 5322 3.6.2), lower-cased. */
-export function fromAddresses(headers: string): string[] {
-  const unfolded = headers.replace(/\r?\n[ \t]+/g, ' ');
-  const out: string[] = [];
-  for (const line of unfolded.split(/\r?\n/)) {
-    const m = /^from:(.*)$/i.exec(line);
-    if (!m) continue;
-    for (const a of addressparser(m[1]!, { flatten: true })) if ('address' in a && a.address) out.push(a.address);
+  /**
+   * reject_sender_login_mismatch for the header: every address of every From and Sender field
+   * (the whole section, obsolete syntax included: incoming-headers.ts) must be the user's, and a
+   * field whose address cannot be read is refused, as what cannot be checked cannot be allowed.
+   * A From added for a message without one is the envelope sender's, checked at MAIL FROM.
+   */
+  private async headerSenderRefusal(user: string, headers: HeaderFacts): Promise<Refusal | null> {
+    if (headers.unparsable !== null) return { kind: 'sender-header-unparsable', field: headers.unparsable };
+    return this.notOwned(user, [...headers.senders]);
   }
-  return out;
 }
