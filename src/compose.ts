@@ -107,9 +107,11 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   // One source of session ids for every listener: ids are unique in the process's logs.
   const sessionIds = sessionIdSource();
   const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
+  // Postfix's error limits apply to every smtpd; LMTP is Dovecot's in the seeds, which has none.
+  const errors = { soft: config.smtp.soft_error_limit, hard: config.smtp.hard_error_limit, sleepMs: config.smtp.error_sleep_time };
   // smtpd_recipient_limit covers submission too (Postfix applies it to every smtpd); LMTP keeps
   // the library-wide cap, as Postfix's lmtp client splits its deliveries by its own limit.
-  const submissionLimits = { ...limits, maxRecipients: config.smtp.recipient_limit };
+  const submissionLimits = { ...limits, errors, maxRecipients: config.smtp.recipient_limit };
   const lmtp = new LmtpService({
     limits,
     hostname: config.hostname, maxMessageSize: config.mail.max_message_size, delivery, sessionIds, log: log.child({ listener: 'lmtp' }),
@@ -124,7 +126,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     attach: (server: { setSecureContext(o: SecureContextOptions): void }) => certs.attach(server),
   };
   const mx = new MxService({
-    limits,
+    limits: { ...limits, errors },
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     policy: {

@@ -175,6 +175,15 @@ const smtpSection = z.strictObject({
    */
   greet_pause: duration.prefault(0),
   greet_action: z.enum(['enforce', 'drop']).default('enforce'),
+  /**
+   * smtpd_soft_error_limit, smtpd_hard_error_limit, smtpd_error_sleep_time: on the smtp and
+   * submission(s) listeners, after this many error replies in a session every reply waits
+   * error_sleep_time; after hard_error_limit the client gets 421 and is disconnected. A message
+   * transferred successfully starts the count again.
+   */
+  soft_error_limit: z.number().int().min(1).default(10),
+  hard_error_limit: z.number().int().min(1).default(20),
+  error_sleep_time: duration.prefault(1),
   /** smtpd_timeout (seconds) and the process limit: for the smtp, submission(s) and lmtp listeners each. */
   timeout: z.number().int().min(1).default(300),
   max_clients: z.number().int().min(1).default(100),

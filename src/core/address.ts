@@ -38,6 +38,19 @@ function checkLocal(local: string, whole: string): void {
   }
 }
 
+/**
+ * True for a local part a mail store can name: at most 64 octets (RFC 5321 4.5.3.1.1), no
+ * forbidden characters, no leading, trailing or doubled dots.
+ */
+export function isValidLocalPart(local: string): boolean {
+  try {
+    checkLocal(local, local);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses `local@domain`; throws InvalidInput for anything a mail store could not safely use. */
 export function parseAddress(input: string): Address {
   if (input.length > MAX_ADDRESS) throw new InvalidInput('address too long');

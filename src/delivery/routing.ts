@@ -4,6 +4,7 @@
  * of them before the client is told so. Shared by port 25 (relaying for mynetworks) and
  * submission (relaying for authenticated users); whether relaying is allowed is theirs to say.
  */
+import { normalizeAddress } from '../core/address.js';
 import { withHead } from '../core/staged-message.js';
 import type { Logger } from '../core/logger.js';
 import type { BccMaps } from './bcc.js';
@@ -35,6 +36,8 @@ export class Routing implements RoutedTransaction {
   readonly remote: string[] = [];
   private readonly tx: DeliveryTx;
   private readonly rcptDsn: NonNullable<SpoolDsn['recipients']> = {};
+  /** Accepted recipients by normalized address: one given twice is kept once. */
+  private readonly accepted = new Map<string, 'local' | 'remote'>();
 
   constructor(
     delivery: DeliveryService,
@@ -59,17 +62,26 @@ export class Routing implements RoutedTransaction {
     return [...this.local, ...this.remote];
   }
 
-  /** RCPT: `relayAllowed` decides for addresses outside our domains. Throws on backend trouble. */
+  /**
+   * RCPT: `relayAllowed` decides for addresses outside our domains. Throws on backend trouble.
+   * A recipient already accepted is accepted again without being added twice: Postfix's cleanup
+   * drops duplicate recipients, so the mailbox gets one copy and the spool envelope stays small.
+   */
   async add(rcpt: RcptRequest, relayAllowed: boolean): Promise<RouteOutcome> {
+    const key = dedupeKey(rcpt.address);
+    const earlier = this.accepted.get(key);
+    if (earlier) return { kind: earlier };
     const status = await this.tx.addRecipient(rcpt.address);
     if (status?.kind === 'relay') {
       if (!relayAllowed) return { kind: 'relay-denied' };
       this.remote.push(rcpt.address);
+      this.accepted.set(key, 'remote');
       if (rcpt.notify || rcpt.orcpt) this.rcptDsn[rcpt.address] = { notify: rcpt.notify, orcpt: rcpt.orcpt };
       return { kind: 'remote' };
     }
     if (status === null) {
       this.local.push(rcpt.address);
+      this.accepted.set(key, 'local');
       return { kind: 'local' };
     }
     if (status.kind === 'delivered') throw new Error('a recipient cannot be delivered before the message');
@@ -93,12 +105,13 @@ export class Routing implements RoutedTransaction {
    * Throws when the spool or a mailbox cannot take it (nothing is acknowledged then).
    */
   async commit(message: StagedBody, head: string): Promise<CommitOutcome> {
+    let spooled: string | undefined;
     if (this.remote.length) {
       const dsn: SpoolDsn = {};
       if (this.envelope.ret) dsn.ret = this.envelope.ret;
       if (this.envelope.envid) dsn.envid = this.envelope.envid;
       if (Object.keys(this.rcptDsn).length) dsn.recipients = this.rcptDsn;
-      await this.spool.enqueue(
+      spooled = await this.spool.enqueue(
         { from: this.sender, to: this.remote, ...(Object.keys(dsn).length ? { dsn } : {}) },
         withHead(head, message.stream()),
       );
@@ -108,6 +121,15 @@ export class Routing implements RoutedTransaction {
       const failed = results.find((r): r is Exclude<RecipientStatus, { kind: 'delivered' }> => r.kind !== 'delivered');
       if (failed) return failed.kind === 'relay' ? { kind: 'unknown' } : failed;
     }
-    return { kind: 'stored' };
+    return spooled ? { kind: 'stored', spooled } : { kind: 'stored' };
+  }
+}
+
+/** Addresses compare as the directory compares them (case-insensitively, as smtp-server does too). */
+function dedupeKey(address: string): string {
+  try {
+    return normalizeAddress(address);
+  } catch {
+    return address.toLowerCase();
   }
 }

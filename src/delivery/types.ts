@@ -77,8 +77,11 @@ export type RouteOutcome =
   | { kind: 'relay-denied' }
   | Exclude<RecipientStatus, { kind: 'delivered' } | { kind: 'relay' }>;
 
-/** The end of one routed transaction: durable for every recipient, or the first failure. */
-export type CommitOutcome = { kind: 'stored' } | Exclude<RecipientStatus, { kind: 'delivered' } | { kind: 'relay' }>;
+/**
+ * The end of one routed transaction: durable for every recipient (`spooled`: the outbound spool's
+ * id of the relayed copy, if any), or the first failure.
+ */
+export type CommitOutcome = { kind: 'stored'; spooled?: string } | Exclude<RecipientStatus, { kind: 'delivered' } | { kind: 'relay' }>;
 
 /** The message, taken in once, as routing reads it (core/staged-message.ts). */
 export interface StagedBody {

@@ -138,8 +138,10 @@ describe('SMTP parity with Postfix and Dovecot (real daemon)', () => {
     expect(await c.command('DATA')).toMatch(/^354 /);
     c.send(body('logged', 200) + '.\r\n');
     const reply = await c.next();
-    const id = /queued as (\S+)/.exec(reply)?.[1];
+    // The queue id: the session's id and the message's number in it.
+    const [, id, n] = /queued as ([0-9a-v]{16})\.(\d+)$/.exec(reply) ?? [];
     expect(id).toMatch(/^[0-9a-v]{16}$/);
+    expect(n).toBe('1');
     c.close();
     // (the daemon's output arrives through a pipe, a moment after the reply)
     const lines = await eventually(async () => d.running.logs().filter((l) => l.session === id), (l) => l.some((x) => x.msg === 'message taken'));

@@ -9,7 +9,11 @@
  *    smtpd_delay_reject = yes; clients in mynetworks skip these checks (permit_mynetworks);
  *  - a recipient whose quota cannot take the announced SIZE= is refused at RCPT (the seeds'
  *    check_policy_service quota-status);
- *  - smtpd_recipient_limit, per-client rate limits, SIZE (552 5.3.4 at MAIL and while the data
+ *  - `RCPT TO:<postmaster>` without a domain taken for postmaster@$mydomain, past the
+ *    restrictions (RFC 5321 4.5.1); local parts no mailbox can have are a syntax error
+ *    (envelope-address.ts);
+ *  - smtpd_recipient_limit (every RCPT counts, server-adapter.ts), Postfix's error limits
+ *    (error-limits.ts), per-client rate limits, SIZE (552 5.3.4 at MAIL and while the data
  *    streams in), STARTTLS offered with the server certificate, no AUTH on this port, no VRFY,
  *    an optional greet pause (postscreen's pregreet test);
  *  - while DATA streams in, the header section is cleaned as Postfix's cleanup does
@@ -24,6 +28,7 @@ import type { NetworkList } from '../../core/cidr.js';
 import { TempFailure } from '../../core/errors.js';
 import type { RoutedTransaction, TransactionRouter } from '../../delivery/types.js';
 import type { BlocklistCheck, RateCounter, SenderAuthenticator, SenderDomainCheck } from '../../security/types.js';
+import { badLocalPart, isBarePostmaster, postmasterAddress, postmasterRefusal } from './envelope-address.js';
 import { receivedHeader } from './received.js';
 import type { Refusal, SmtpReply } from './replies.js';
 import type { SessionLimits } from './server-adapter.js';
@@ -84,6 +89,8 @@ export class MxService extends SmtpService<MxTransaction> {
   private readonly open = new Map<string, number>();
   /** The DNSBL verdict, looked up once per connection. */
   private readonly listed = new WeakMap<SmtpContext<MxTransaction>, Promise<Refusal | null>>();
+  /** Where `RCPT TO:<postmaster>` goes. */
+  private readonly postmaster: string;
 
   constructor(private readonly opts: MxOptions) {
     const p = opts.policy;
@@ -94,6 +101,7 @@ export class MxService extends SmtpService<MxTransaction> {
         maxMessageSize: opts.maxMessageSize,
         limits: {
           ...(opts.limits ?? { timeoutMs: 300_000, maxClients: 100 }),
+          maxRecipients: p.recipientLimit,
           ...(p.greetPauseMs ? { greetPause: { ms: p.greetPauseMs, action: p.greetAction ?? 'enforce', exempt: (ip: string) => p.mynetworks.has(ip) } } : {}),
         },
         tls: opts.tls,
@@ -108,6 +116,7 @@ export class MxService extends SmtpService<MxTransaction> {
         data: (ctx, stream) => this.data(ctx, stream),
       },
     );
+    this.postmaster = postmasterAddress(opts.hostname);
   }
 
   private trusted(ctx: SmtpContext<MxTransaction>): boolean {
@@ -131,6 +140,7 @@ export class MxService extends SmtpService<MxTransaction> {
   }
 
   private async mailFrom(ctx: SmtpContext<MxTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
+    if (badLocalPart(address.address)) return { kind: 'sender-syntax' };
     const limit = this.opts.policy.messageRateLimit;
     if (limit > 0 && !this.trusted(ctx) && this.opts.messageRate.hit(ctx.session.remoteAddress) > limit) return { kind: 'message-rate' };
     ctx.tx = { routing: this.opts.router.begin(envelopeOf(address)) };
@@ -152,11 +162,16 @@ export class MxService extends SmtpService<MxTransaction> {
   private async rcpt(ctx: SmtpContext<MxTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
     const t = ctx.tx;
     if (!t) return { kind: 'temp', reason: 'no transaction' };
+    if (badLocalPart(address.address)) return { kind: 'recipient-syntax' };
     const p = this.opts.policy;
     const trusted = this.trusted(ctx);
-    if (t.routing.count >= p.recipientLimit) return { kind: 'too-many-recipients' };
     if (this.talkedEarly(ctx)) return { kind: 'early-talker' };
     if (p.recipientRateLimit > 0 && !trusted && this.opts.recipientRate.hit(ctx.session.remoteAddress) > p.recipientRateLimit) return { kind: 'recipient-rate' };
+    if (isBarePostmaster(address.address)) {
+      // RFC 5321 4.5.1: always taken for the local postmaster, never relayed.
+      const outcome = await t.routing.add({ address: this.postmaster, ...address.dsn }, false);
+      return postmasterRefusal(outcome);
+    }
     if (!trusted) {
       const refusal = this.heloRefusal(ctx) ?? (await this.senderRefusal(t)) ?? (await this.listedRefusal(ctx));
       if (refusal) return refusal;

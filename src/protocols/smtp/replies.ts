@@ -26,6 +26,9 @@ export type Refusal =
   | { kind: 'message-rate' }
   | { kind: 'recipient-rate' }
   | { kind: 'too-many-recipients' }
+  /** A MAIL FROM / RCPT TO address no mailbox can have (a local part over 64 octets, a `/`...). */
+  | { kind: 'sender-syntax' }
+  | { kind: 'recipient-syntax' }
   // smtpd_helo_restrictions
   | { kind: 'helo-required' }
   | { kind: 'helo-invalid'; helo: string }
@@ -66,6 +69,8 @@ export function reply(r: Refusal): SmtpReply {
     case 'message-rate': return { code: 450, text: '4.7.1 Error: too much mail from your address' };
     case 'recipient-rate': return { code: 450, text: '4.7.1 Error: too many recipients from your address' };
     case 'too-many-recipients': return { code: 452, text: '4.5.3 Error: too many recipients' };
+    case 'sender-syntax': return { code: 501, text: '5.1.7 Bad sender address syntax' };
+    case 'recipient-syntax': return { code: 501, text: '5.1.3 Bad recipient address syntax' };
     case 'helo-required': return { code: 503, text: '5.5.1 Error: send HELO/EHLO first' };
     case 'helo-invalid': return { code: 501, text: `5.5.2 <${r.helo}>: Helo command rejected: Invalid name` };
     case 'helo-not-fqdn': return { code: 504, text: `5.5.2 <${r.helo}>: Helo command rejected: need fully-qualified hostname` };
@@ -110,9 +115,12 @@ export function errorReply(err: unknown): SmtpReply {
   return TEMP_FAILURE;
 }
 
-/** `250` after DATA (SMTP); the id lets a user's complaint be found in the log. */
-export function queued(sessionId: string): SmtpReply {
-  return { code: 250, text: `2.0.0 Ok: queued as ${sessionId}` };
+/**
+ * `250` after DATA (SMTP); the id, one per message as Postfix's queue id, lets a user's
+ * complaint be found in the log.
+ */
+export function queued(queueId: string): SmtpReply {
+  return { code: 250, text: `2.0.0 Ok: queued as ${queueId}` };
 }
 
 /** LMTP's per-recipient reply after DATA (RFC 2033 4.2), as Dovecot words it. */

@@ -20,7 +20,11 @@
  *    address check lets through), so lines are checked first (`lineProblem`);
  *  - some of its own replies differ from Postfix's (`ownReply`), VRFY when disabled among them,
  *    and its sendmail jokes (WIZ, SHELL, KILL) and HELP answer where Postfix says "command not
- *    recognized"; without smtpd_recipient_limit a transaction takes any number of recipients.
+ *    recognized"; without smtpd_recipient_limit a transaction takes any number of recipients;
+ *  - its maxRecipients counts distinct addresses only, so a recipient repeated 300,000 times was
+ *    taken 300,000 times: every accepted RCPT counts here, as in Postfix (`countRecipients`);
+ *  - it hangs up after ten unknown commands and counts no other error: Postfix's error limits
+ *    (error-limits.ts) apply to every error reply instead, where a listener has them.
  * Replies and limits follow Postfix 3.7's smtpd, checked against the real one.
  */
 import { isUtf8 } from 'node:buffer';
@@ -29,6 +33,8 @@ import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import { sessionIdSource } from '../../core/session-id.js';
+import { type ErrorLimits, limitErrors } from './error-limits.js';
+import { reply, replyError } from './replies.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -54,6 +60,8 @@ export interface SessionLimits {
   maxRecipients?: number;
   /** Port 25 only; none: greeted at once. */
   greetPause?: GreetPause;
+  /** smtpd_soft/hard_error_limit and smtpd_error_sleep_time; none: smtp-server's ten unknown commands. */
+  errors?: ErrorLimits;
 }
 
 /** RFC 5321 4.5.3.1.6: 1000 octets with the CRLF. Longer lines are refused, not truncated. */
@@ -72,6 +80,27 @@ function lineProblem(line: Buffer): string | null {
   // Postfix with smtputf8_enable (its default) refuses these before looking at the command.
   if (!isUtf8(line)) return '5.5.2 Error: bad UTF-8 syntax';
   return null;
+}
+
+type RcptHandler = NonNullable<SMTPServerOptions['onRcptTo']>;
+
+/**
+ * smtpd_recipient_limit over every accepted RCPT of a transaction, a repeated address included
+ * (Postfix counts RCPT commands, and its cleanup then keeps one copy of a recipient given twice).
+ * Counted per envelope: smtp-server starts a new one for every transaction.
+ */
+function countRecipients(max: number, handler: RcptHandler): RcptHandler {
+  const counts = new WeakMap<object, number>();
+  return (address, session, callback) => {
+    const envelope = session.envelope;
+    if ((counts.get(envelope) ?? 0) >= max) {
+      return callback(replyError(reply({ kind: 'too-many-recipients' })));
+    }
+    handler(address, session, (err) => {
+      if (!err) counts.set(envelope, (counts.get(envelope) ?? 0) + 1);
+      callback(err);
+    });
+  };
 }
 
 /** smtp-server's own replies, reworded as Postfix sends them (code and text after the code). */
@@ -103,6 +132,7 @@ export class AdaptedSmtpServer extends SMTPServer {
   /** Sessions whose client talked before the greeting (greetPause with `enforce`). */
   private readonly earlyTalkers = new WeakSet<SMTPServerSession>();
   private readonly greetPause: GreetPause | undefined;
+  private readonly errorLimits: ErrorLimits | undefined;
 
   /**
    * `onEnd`: called once per session when it ends, as soon as either side closes it. smtp-server's
@@ -116,12 +146,14 @@ export class AdaptedSmtpServer extends SMTPServer {
     private readonly nextId: () => string = sessionIdSource(),
   ) {
     const adopters = new WeakMap<SMTPServerSession, (replacement: net.Socket) => void>();
+    const maxRecipients = limits?.maxRecipients || options.maxRecipients || DEFAULT_MAX_RECIPIENTS;
     super({
-      maxRecipients: DEFAULT_MAX_RECIPIENTS,
       ...options,
       disabledCommands: [...(options.disabledCommands ?? []), 'HELP', 'WIZ', 'SHELL', 'KILL'],
       ...(limits ? { socketTimeout: limits.timeoutMs, maxClients: limits.maxClients } : {}),
-      ...(limits?.maxRecipients ? { maxRecipients: limits.maxRecipients } : {}),
+      // smtp-server's own limit lets repeated addresses through: countRecipients applies it.
+      maxRecipients: 0,
+      onRcptTo: countRecipients(maxRecipients, options.onRcptTo ?? ((_address, _session, cb) => setImmediate(cb))),
       onSecure: (socket, session, cb) => {
         adopters.get(session)?.(socket as net.Socket);
         adopters.delete(session);
@@ -131,6 +163,7 @@ export class AdaptedSmtpServer extends SMTPServer {
     });
     this.adopters = adopters;
     this.greetPause = limits?.greetPause && limits.greetPause.ms > 0 ? limits.greetPause : undefined;
+    this.errorLimits = limits?.errors;
   }
 
   /** True when the client of this session talked before the greeting. */
@@ -178,6 +211,7 @@ export class AdaptedSmtpServer extends SMTPServer {
       }
       onCommand(line, next);
     };
+    if (this.errorLimits) limitErrors(connection, this.errorLimits);
     if (adopt) {
       const upgrade = connection.upgrade.bind(connection);
       connection.upgrade = (callback, secureCallback) => {

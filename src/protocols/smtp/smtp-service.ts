@@ -31,6 +31,8 @@ export interface SmtpContext<T> {
   readonly log: Logger;
   /** The current transaction, from MAIL FROM to the end of DATA. */
   tx: T | undefined;
+  /** Messages taken in this session so far: each gets its own queue id (`queueId`). */
+  messages: number;
 }
 
 /** A listener's answers; each resolves to null (accept) or a Refusal, or throws. */
@@ -157,7 +159,7 @@ export class SmtpService<T> {
   private context(session: SMTPServerSession): SmtpContext<T> {
     let ctx = this.contexts.get(session);
     if (!ctx) {
-      ctx = { id: session.id, session, log: this.base.log.child({ session: session.id, ip: session.remoteAddress }), tx: undefined };
+      ctx = { id: session.id, session, log: this.base.log.child({ session: session.id, ip: session.remoteAddress }), tx: undefined, messages: 0 };
       this.contexts.set(session, ctx);
     }
     return ctx;
@@ -216,8 +218,15 @@ export class SmtpService<T> {
       if (refusal) return reply(refusal);
       await flow.routing.addBlindCopies();
       const outcome = await flow.routing.commit(staged, head);
-      ctx.log.info({ from: flow.routing.sender, local: flow.routing.local, remote: flow.routing.remote, outcome: outcome.kind }, 'message taken');
-      return outcome.kind === 'stored' ? queued(ctx.id) : reply(outcome);
+      const taken = { from: flow.routing.sender, local: flow.routing.local, remote: flow.routing.remote, outcome: outcome.kind };
+      if (outcome.kind !== 'stored') {
+        ctx.log.info(taken, 'message taken');
+        return reply(outcome);
+      }
+      // Postfix gives every message its own queue id; a session may carry several messages.
+      const queue = `${ctx.id}.${++ctx.messages}`;
+      ctx.log.info({ ...taken, queue, ...(outcome.spooled ? { spooled: outcome.spooled } : {}) }, 'message taken');
+      return queued(queue);
     } finally {
       await staged.dispose();
     }

@@ -4,7 +4,8 @@
  * only after AUTH (`530 5.7.0`), and the authenticated user may only send as its own addresses
  * and aliases — envelope sender and every From and Sender header field (Postfix
  * reject_sender_login_mismatch, `553 5.7.1`); a message without From gets one from the envelope
- * sender, as Postfix's cleanup adds it.
+ * sender, as Postfix's cleanup adds it. `RCPT TO:<postmaster>` goes to the local postmaster;
+ * addresses no mailbox can have are a syntax error (envelope-address.ts).
  *
  * The message is first staged and its headers checked, then stored for local recipients
  * and in the durable outbound spool for the others, with bcc maps applied (smtp-service.ts
@@ -15,6 +16,7 @@ import { AuthFailure, TempFailure } from '../../core/errors.js';
 import type { RoutedTransaction, TransactionRouter } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
 import type { LoginGuard } from '../../security/types.js';
+import { badLocalPart, isBarePostmaster, postmasterAddress, postmasterRefusal } from './envelope-address.js';
 import type { HeaderFacts } from './incoming-headers.js';
 import { receivedHeader } from './received.js';
 import type { Refusal, SmtpReply } from './replies.js';
@@ -41,6 +43,9 @@ export interface SubmissionOptions {
 }
 
 export class SubmissionService extends SmtpService<RoutedTransaction> {
+  /** Where `RCPT TO:<postmaster>` goes. */
+  private readonly postmaster: string;
+
   constructor(private readonly opts: SubmissionOptions) {
     super(
       {
@@ -64,6 +69,7 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
         data: (ctx, stream) => this.data(ctx, stream),
       },
     );
+    this.postmaster = postmasterAddress(opts.hostname);
   }
 
   private connect(ctx: SmtpContext<RoutedTransaction>): Refusal | null {
@@ -88,6 +94,7 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
   }
 
   private async mailFrom(ctx: SmtpContext<RoutedTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
+    if (badLocalPart(address.address)) return { kind: 'sender-syntax' };
     const user = ctx.session.user as string;
     if (address.address !== '' && this.opts.rejectSenderLoginMismatch) {
       const mismatch = await this.notOwned(user, [address.address]);
@@ -115,6 +122,12 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
   private async rcpt(ctx: SmtpContext<RoutedTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {
     const routing = ctx.tx;
     if (!routing) return { kind: 'temp', reason: 'no transaction' };
+    if (badLocalPart(address.address)) return { kind: 'recipient-syntax' };
+    if (isBarePostmaster(address.address)) {
+      // RFC 5321 4.5.1: the local postmaster, never relayed.
+      const outcome = await routing.add({ address: this.postmaster, ...address.dsn }, false);
+      return postmasterRefusal(outcome);
+    }
     // permit_sasl_authenticated: mail for other domains goes to the outbound spool.
     const outcome = await routing.add({ address: address.address, ...address.dsn }, true);
     return outcome.kind === 'local' || outcome.kind === 'remote' ? null : outcome;
