@@ -6,7 +6,6 @@
  */
 
 /** C0 controls (NUL included), DEL and the C1 controls (U+0085 is a line end to some parsers). */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Any Unicode white space at either end (U+00A0, U+2028 and friends too). */
 const EDGE_SPACE = /^\s|\s$/u;
