@@ -19,6 +19,7 @@ import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
+import { LoginService } from './protocols/sasl/login-service.js';
 import { BccMaps } from './delivery/bcc.js';
 import { Router } from './delivery/routing.js';
 import { Dnsbl } from './security/dnsbl.js';
@@ -162,15 +163,17 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     maxFailures: config.security.auth_max_failures,
     windowMs: config.security.auth_failure_window * 1000,
     banMs: config.security.auth_ban_time * 1000,
+    failureDelayMs: config.security.auth_failure_delay * 1000,
     ignore: new NetworkList(config.security.ignoreip),
   });
+  const login = new LoginService({ guard, directory, log: log.child({ component: 'login' }) });
   const submissionFor = (implicitTls: boolean) => new SubmissionService({
     limits: submissionLimits,
     hostname: config.hostname,
     maxMessageSize: config.mail.max_message_size,
     implicitTls,
     rejectSenderLoginMismatch: config.submission.reject_sender_login_mismatch,
-    guard,
+    login,
     directory,
     router,
     tls: tlsOptions,

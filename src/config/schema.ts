@@ -195,6 +195,11 @@ const securitySection = z.strictObject({
   /** Seconds over which failures are counted, and how long a ban lasts. */
   auth_failure_window: z.number().int().min(1).default(600),
   auth_ban_time: z.number().int().min(0).default(3600),
+  /**
+   * Dovecot auth_failure_delay (seconds, fractions allowed): every failed login is answered after
+   * this delay, doubling with each failure of the IP or account in the window (up to 15 s).
+   */
+  auth_failure_delay: z.number().min(0).max(60).default(2),
   /** fail2ban ignoreip: never banned (failures still slowed down). */
   ignoreip: z.array(cidr).default(['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128']),
 });

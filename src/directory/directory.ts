@@ -1,5 +1,6 @@
 import { normalizeAddress } from '../core/address.js';
-import { InvalidInput } from '../core/errors.js';
+import { randomBytes } from 'node:crypto';
+import { InvalidInput, TempFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { expandMailLocation } from './mail-location.js';
 import { quotaFromRules } from './quota-rule.js';
@@ -9,8 +10,18 @@ import type { DirectoryBackend, MailUser, Resolution, UserDirectory, UserEntry }
 
 /** What the directory needs from the password module (schemes/index.ts `PasswordHasher`). */
 export interface PasswordVerifier {
-  verify(stored: string, password: string): Promise<boolean>;
+  /** `client` names whose work this is, so one client's flood cannot starve the others. */
+  verify(stored: string, password: Buffer, client?: string): Promise<boolean>;
+  /** A stored password (`{SCHEME}...`) in the default scheme. */
+  hash(password: string): Promise<string>;
 }
+
+/**
+ * glibc's crypt(3), which Dovecot's crypt schemes call, refuses passphrases of 512 bytes and more
+ * (CRYPT_MAX_PASSPHRASE_SIZE); SHA-crypt's cost grows with the length, so longer input is refused
+ * before any lookup or hashing, as a wrong password, for every scheme.
+ */
+export const MAX_LOGIN_PASSWORD_BYTES = 511;
 
 export interface DirectoryOptions {
   /** Dovecot mail_location with an absolute path, e.g. `maildir:/var/mail/vhosts/%d/%n`. */
@@ -24,6 +35,7 @@ export interface DirectoryOptions {
  */
 export class Directory implements UserDirectory {
   private readonly resolver: AliasResolver;
+  private dummy: Promise<string> | undefined;
 
   constructor(
     private readonly backend: DirectoryBackend,
@@ -53,20 +65,43 @@ export class Directory implements UserDirectory {
     return r.kind === 'deliver' && r.mailboxes.includes(me);
   }
 
-  async authenticate(user: string, password: string): Promise<MailUser | null> {
-    const name = loginName(user);
-    if (name === null) return null;
-    const entry = await this.backend.findUser(name);
-    if (!entry || entry.password === null) return null;
+  async authenticate(user: string, password: string | Buffer, client?: string): Promise<MailUser | null> {
+    const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+    if (bytes.length > MAX_LOGIN_PASSWORD_BYTES) return null;
+    // Never trimmed into someone else's name: ` alice@example.test` is nobody.
+    const name = user === user.trim() ? loginName(user) : null;
+    const entry = name === null ? null : await this.backend.findUser(name);
+    if (name === null || !entry || entry.password === null) {
+      // Unknown users cost what known ones do, so that timing does not tell which exist.
+      try {
+        await this.passwords.verify(await this.dummyHash(), bytes, client);
+      } catch (err) {
+        if (err instanceof TempFailure) throw err;
+      }
+      return null;
+    }
     let ok: boolean;
     try {
-      ok = await this.passwords.verify(entry.password, password);
+      ok = await this.passwords.verify(entry.password, bytes, client);
     } catch (err) {
+      if (err instanceof TempFailure) throw err;
       // An unparseable stored hash is the operator's problem, not a reason to let anyone in.
       this.log.error({ user: name, err: (err as Error).message }, 'cannot verify stored password');
       return null;
     }
     return ok ? this.toMailUser(name, entry) : null;
+  }
+
+  /** A hash of a random password in the default scheme, made once (what unknown users are checked against). */
+  private dummyHash(): Promise<string> {
+    if (this.dummy === undefined) {
+      const made = this.passwords.hash(randomBytes(18).toString('base64'));
+      this.dummy = made;
+      made.catch(() => {
+        if (this.dummy === made) this.dummy = undefined; // tried again next time
+      });
+    }
+    return this.dummy;
   }
 
   async lookupUser(user: string): Promise<MailUser | null> {

@@ -105,8 +105,12 @@ export interface UserDirectory {
   addressExists(address: string): Promise<boolean>;
   /** Full alias expansion: recursive, loop-safe, catch-alls, alias domains, plus addressing. */
   resolve(address: string): Promise<Resolution>;
-  /** Verifies a password; null on wrong password or unknown user. TempFailure when the store is down. */
-  authenticate(user: string, password: string): Promise<MailUser | null>;
+  /**
+   * Verifies a password, compared as bytes (a string is taken as UTF-8); null on wrong password,
+   * unknown user, or a password of 512 bytes or more. `client` (the client's IP) keeps password
+   * hashing fair between clients. TempFailure when the store is down.
+   */
+  authenticate(user: string, password: string | Buffer, client?: string): Promise<MailUser | null>;
   lookupUser(user: string): Promise<MailUser | null>;
   /** All addresses that mail may be sent as by this user (its own and aliases resolving to it). */
   ownsAddress(user: string, address: string): Promise<boolean>;

@@ -30,6 +30,20 @@ export class RateWindow {
     this.events.delete(key);
   }
 
+  /** Keys counted now. */
+  get size(): number {
+    return this.events.size;
+  }
+
+  /** Drops every key whose events have all expired (callers sweep now and then). */
+  purge(): void {
+    const since = this.now() - this.windowMs;
+    for (const [key, list] of this.events) {
+      if (list.at(-1)! <= since) this.events.delete(key);
+      else if (list[0]! <= since) this.events.set(key, list.filter((t) => t > since));
+    }
+  }
+
   private fresh(key: string): number[] {
     const since = this.now() - this.windowMs;
     const list = (this.events.get(key) ?? []).filter((t) => t > since);

@@ -12,8 +12,13 @@ export interface RateCounter {
 /** Failed-login counting and bans (auth-guard.ts), shared by every login service. */
 export interface LoginGuard {
   isBanned(ip: string): boolean;
-  /** Records a failure; returns the delay (ms) before answering it. */
-  failure(ip: string, account: string): number;
+  /**
+   * Records a failure (`account` null when none could be read); returns the delay (ms) before
+   * answering it. Reaching the threshold bans the IP and tells its watchers.
+   */
+  failure(ip: string, account: string | null): number;
+  /** Calls `onBan` when `ip` gets banned, until `close()`: sessions watch their client's IP. */
+  watch(ip: string, onBan: () => void): { close(): void };
 }
 
 /** reject_rbl_client (dnsbl.ts). */

@@ -148,8 +148,9 @@ export class SmtpClient {
     return c;
   }
 
-  static async connectTls(port: number): Promise<SmtpClient> {
-    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+  /** `localAddress`: another loopback source (127.0.0.2, ...) plays another client. */
+  static async connectTls(port: number, localAddress?: string): Promise<SmtpClient> {
+    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);

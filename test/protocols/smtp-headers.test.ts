@@ -186,12 +186,12 @@ describe('message headers on port 25 and submission (real daemon)', () => {
       return `${name}: from hop${i}.example by hop${i + 1}.example;\r\n Thu, 3 Dec 2026 10:00:00 +0000\r\n`;
     }).join('');
 
-    it('refuses a message with 49 Received fields (554 5.4.0), takes one with 48, on port 25 and submission', async () => {
-      expect(await mx(`${hops(49)}From: someone@remote.example\r\nSubject: hops-49-mx\r\n\r\nx\r\n`)).toBe('554 5.4.0 Error: too many hops');
+    it('refuses a message with 49 Received fields (554 5.4.6), takes one with 48, on port 25 and submission', async () => {
+      expect(await mx(`${hops(49)}From: someone@remote.example\r\nSubject: hops-49-mx\r\n\r\nx\r\n`)).toBe('554 5.4.6 Error: too many hops');
       expect(await submit(`${hops(49)}From: alice@example.test\r\nSubject: hops-49-sub\r\n\r\nx\r\n`, ['bob@example.test', REMOTE]))
-        .toBe('554 5.4.0 Error: too many hops');
+        .toBe('554 5.4.6 Error: too many hops');
       // after 300 KB of other fields too
-      expect(await mx(`${padding(300)}${hops(49)}Subject: hops-49-deep\r\n\r\nx\r\n`)).toBe('554 5.4.0 Error: too many hops');
+      expect(await mx(`${padding(300)}${hops(49)}Subject: hops-49-deep\r\n\r\nx\r\n`)).toBe('554 5.4.6 Error: too many hops');
       for (const m of ['hops-49-mx', 'hops-49-sub', 'hops-49-deep']) expect(await anywhere(m)).toBe(false);
       // Received lines in the body are not hops
       expect(await mx(`${hops(48)}Subject: hops-48-mx\r\n\r\n${hops(10)}`)).toMatch(/^250 /);

@@ -7,6 +7,7 @@ import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { SubmissionService } from '../../src/protocols/smtp/submission.js';
+import { LoginService } from '../../src/protocols/sasl/login-service.js';
 import { Router } from '../../src/delivery/routing.js';
 import { Spool } from '../../src/queue/spool.js';
 import { AuthGuard } from '../../src/security/auth-guard.js';
@@ -47,10 +48,11 @@ describe('submission (587 STARTTLS, 465 TLS)', () => {
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mail.example.test' }, silentLogger);
     await certs.reload();
     // 127.0.0.1 is not ignored here, so the ban can be tested; delays kept short for the test
-    guard = new AuthGuard({ maxFailures: 4, windowMs: 600_000, banMs: 3_600_000, ignore: new NetworkList([]), maxDelayMs: 50 });
+    guard = new AuthGuard({ maxFailures: 4, windowMs: 600_000, banMs: 3_600_000, ignore: new NetworkList([]), failureDelayMs: 10, maxDelayMs: 50 });
+    const login = new LoginService({ guard, directory, log: silentLogger });
     for (const implicitTls of [false, true]) {
       const service = new SubmissionService({
-        hostname: 'mail.example.test', maxMessageSize: 100_000, implicitTls, rejectSenderLoginMismatch: true, guard,
+        hostname: 'mail.example.test', maxMessageSize: 100_000, implicitTls, rejectSenderLoginMismatch: true, login,
         directory, router: new Router(delivery, spool, undefined, silentLogger), log: silentLogger,
         tls: { options: () => ({ ...certs.serverOptions(), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attach: (s) => certs.attach(s) },
       });

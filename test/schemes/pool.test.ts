@@ -43,6 +43,23 @@ describe('crypt worker pool', () => {
     }
   });
 
+  it("serves clients in turn: one client's queued work does not hold up another's", async () => {
+    const pool = new CryptWorkerPool(1);
+    try {
+      const done: string[] = [];
+      const setting = '$6$rounds=20000$fairsalt$';
+      const flood = Array.from({ length: 8 }, (_, i) => pool.run(setting, `flood-${i}`, '192.0.2.1').then(() => done.push(`a${i}`)));
+      const other = pool.run(setting, 'mine', '198.51.100.2').then(() => done.push('b'));
+      expect(pool.waiting).toBe(8); // one of the flood is running
+      await Promise.all([...flood, other]);
+      // first come first served would answer 'b' last; in turn it follows the running task and one more
+      expect(done.indexOf('b')).toBeLessThanOrEqual(2);
+      expect(pool.completed).toBe(9);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('keeps the event loop responsive during 20 SHA512-CRYPT verifies', async () => {
     const accounts = (await makeAccounts(60)).filter((a) => a.stored.startsWith('{SHA512-CRYPT}')).slice(0, 20);
     expect(accounts).toHaveLength(20);

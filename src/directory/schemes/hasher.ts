@@ -36,7 +36,7 @@ export class PasswordHasher {
   readonly #cache: VerifyCache;
   /** Identical concurrent logins (a client opening several connections) share one computation. */
   readonly #inflight = new Map<string, Promise<boolean>>();
-  readonly #ctx: SchemeContext;
+  readonly #inline: SchemeContext = { crypt: async (s, p) => cryptSync(s, p) };
   #closed = false;
 
   constructor(opts: PasswordHasherOptions) {
@@ -45,26 +45,25 @@ export class PasswordHasher {
     this.#defaultScheme = opts.defaultScheme;
     this.#pool = workers > 0 ? new CryptWorkerPool(workers, { idleMs: opts.workerIdleMs }) : null;
     this.#cache = new VerifyCache(opts.cacheTtlMs ?? 60_000);
-    const pool = this.#pool;
-    this.#ctx = {
-      crypt: pool ? (setting, password) => pool.run(setting, password) : async (s, p) => cryptSync(s, p),
-    };
   }
 
   /**
    * True iff `password` matches `stored`. A wrong password, or a hash its scheme cannot read,
    * resolves false. Rejects with InvalidInput for an unknown `{SCHEME}`, TempFailure when
-   * closed or a worker died.
+   * closed or a worker died. The password is compared as bytes (a string is taken as UTF-8).
+   * `client` (e.g. the client's IP) is whose work this is: the worker pool serves clients in
+   * turn, so one client's flood of logins cannot hold up another's.
    */
-  async verify(stored: string, password: string): Promise<boolean> {
+  async verify(stored: string, password: string | Buffer, client = ''): Promise<boolean> {
     this.#assertOpen();
     const { scheme, hash } = parseStoredPassword(stored, this.#defaultScheme);
-    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
-    const key = VerifyCache.key(stored, password);
+    const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+    if (bytes.length > MAX_PASSWORD_BYTES) return false;
+    const key = VerifyCache.key(stored, bytes);
     if (this.#cache.has(key)) return true;
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
-      pending = SCHEME_IMPLS[scheme].verify(hash, password, this.#ctx).finally(() => this.#inflight.delete(key));
+      pending = SCHEME_IMPLS[scheme].verify(hash, bytes, this.#context(client)).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
     const ok = await pending;
@@ -73,14 +72,15 @@ export class PasswordHasher {
   }
 
   /** `{SCHEME}hash` for a new password, with a fresh random salt. */
-  async hash(password: string, scheme: SchemeName = this.#defaultScheme): Promise<string> {
+  async hash(password: string | Buffer, scheme: SchemeName = this.#defaultScheme): Promise<string> {
     this.#assertOpen();
-    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
+    const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+    if (bytes.length > MAX_PASSWORD_BYTES) {
       throw new InvalidInput(`password longer than ${MAX_PASSWORD_BYTES} bytes`);
     }
     const impl = SCHEME_IMPLS[scheme];
     if (impl === undefined) throw new InvalidInput(`unknown password scheme ${String(scheme)}`);
-    return `{${scheme}}${await impl.hash(password, this.#ctx)}`;
+    return `{${scheme}}${await impl.hash(bytes, this.#context(''))}`;
   }
 
   /** Terminates the worker threads; later calls reject with TempFailure. */
@@ -88,6 +88,12 @@ export class PasswordHasher {
     this.#closed = true;
     this.#cache.clear();
     await this.#pool?.close();
+  }
+
+  /** crypt(3) for one caller: in the pool under its client's turn, or inline. */
+  #context(client: string): SchemeContext {
+    const pool = this.#pool;
+    return pool ? { crypt: (setting, password) => pool.run(setting, password, client) } : this.#inline;
   }
 
   #assertOpen(): void {

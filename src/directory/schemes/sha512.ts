@@ -17,9 +17,9 @@ export const SHA512: Scheme = {
   async verify(hash, password) {
     const stored = decodeSha512(hash);
     if (stored.length !== 64) return false;
-    return constantTimeEqual(createHash('sha512').update(password, 'utf8').digest(), stored);
+    return constantTimeEqual(createHash('sha512').update(password).digest(), stored);
   },
   async hash(password) {
-    return createHash('sha512').update(password, 'utf8').digest('base64');
+    return createHash('sha512').update(password).digest('base64');
   },
 };

@@ -10,8 +10,8 @@ import type { Scheme } from './scheme.js';
 const DIGEST_LEN = 64;
 const SALT_LEN = 4;
 
-function digest(password: string, salt: Buffer): Buffer {
-  return createHash('sha512').update(password, 'utf8').update(salt).digest();
+function digest(password: Buffer, salt: Buffer): Buffer {
+  return createHash('sha512').update(password).update(salt).digest();
 }
 
 export const SSHA512: Scheme = {

@@ -30,10 +30,10 @@ export class VerifyCache {
         : null;
   }
 
-  static key(stored: string, password: string): string {
+  static key(stored: string, password: string | Buffer): string {
     return createHash('sha256')
       .update(`${Buffer.byteLength(stored)}:${stored}\0`)
-      .update(password, 'utf8')
+      .update(password)
       .digest('base64');
   }
 

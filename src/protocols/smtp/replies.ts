@@ -50,9 +50,17 @@ export type Refusal =
   | { kind: 'sender-auth'; refusal: AuthRefusal }
   /** Postfix hopcount_limit: the message has looped. */
   | { kind: 'too-many-hops' }
-  // AUTH
+  // AUTH (RFC 4954; Postfix smtpd_sasl_proto.c wording)
   | { kind: 'auth-failed' }
   | { kind: 'auth-temp' }
+  | { kind: 'auth-syntax' }
+  | { kind: 'auth-mechanism' }
+  | { kind: 'auth-aborted' }
+  | { kind: 'auth-tls-required' }
+  | { kind: 'auth-already' }
+  | { kind: 'auth-in-transaction' }
+  /** smtpd_hard_error_limit / Dovecot's per-connection failure limit: the connection closes. */
+  | { kind: 'too-many-errors'; hostname: string }
   // outcomes of routing and delivery
   | Exclude<RouteOutcome, { kind: 'local' } | { kind: 'remote' }>
   | Exclude<CommitOutcome, { kind: 'stored' }>;
@@ -88,10 +96,18 @@ export function reply(r: Refusal): SmtpReply {
     case 'recipient-not-fqdn': return { code: 504, text: `5.5.2 <${r.address}>: Recipient address rejected: need fully-qualified address` };
     case 'too-big': return { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' };
     case 'sender-auth': return authReply(r.refusal);
-    // smtpd's reply for cleanup's CLEANUP_STAT_HOPS (cleanup_strerror.c: 554 5.4.0 "too many hops")
-    case 'too-many-hops': return { code: 554, text: '5.4.0 Error: too many hops' };
+    // Postfix's text for cleanup's CLEANUP_STAT_HOPS; its code is 5.4.0 (cleanup_strerror.c), but
+    // RFC 3463 has X.4.6 for exactly this ("routing loop detected"), which tells the sender more.
+    case 'too-many-hops': return { code: 554, text: '5.4.6 Error: too many hops' };
     case 'auth-failed': return { code: 535, text: '5.7.8 Error: authentication failed' };
     case 'auth-temp': return { code: 454, text: '4.7.0 Temporary authentication failure' };
+    case 'auth-syntax': return { code: 501, text: '5.5.4 Syntax: AUTH mechanism' };
+    case 'auth-mechanism': return { code: 504, text: '5.5.4 Unrecognized authentication type' };
+    case 'auth-aborted': return { code: 501, text: '5.7.0 Authentication aborted' };
+    case 'auth-tls-required': return { code: 538, text: '5.7.11 Encryption required for requested authentication mechanism' };
+    case 'auth-already': return { code: 503, text: '5.5.1 Error: already authenticated' };
+    case 'auth-in-transaction': return { code: 503, text: '5.5.1 Error: MAIL transaction in progress' };
+    case 'too-many-errors': return { code: 421, text: `4.7.0 ${r.hostname} Error: too many errors` };
     case 'relay-denied': return { code: 554, text: '5.7.1 Relay access denied' };
     case 'unknown': return { code: 550, text: '5.1.1 User unknown in virtual mailbox table' };
     case 'quota': return { code: 552, text: '5.2.2 Mailbox full (quota exceeded)' };
@@ -114,6 +130,9 @@ export function errorReply(err: unknown): SmtpReply {
   if (err instanceof InvalidInput) return { code: 501, text: '5.5.4 Syntax error' };
   return TEMP_FAILURE;
 }
+
+/** RFC 4954 6: a successful AUTH. */
+export const AUTH_OK: SmtpReply = { code: 235, text: '2.7.0 Authentication successful' };
 
 /**
  * `250` after DATA (SMTP); the id, one per message as Postfix's queue id, lets a user's

@@ -16,6 +16,8 @@
  *  - it advertises AUTH before STARTTLS and then refuses it; Postfix with smtpd_tls_auth_only
  *    does not offer AUTH on a plain connection at all, and clients that see AUTH there may try
  *    it (or give up on TLS), so the EHLO reply of a plain connection drops the AUTH line;
+ *  - its AUTH decodes passwords into UTF-8 strings and trims and second-guesses what clients send,
+ *    so a listener that gives a `login` gets auth-command.ts in its place (`interceptAuth`);
  *  - it runs command lines of up to 16 KB and decodes invalid UTF-8 into U+FFFD (which its
  *    address check lets through), so lines are checked first (`lineProblem`);
  *  - some of its own replies differ from Postfix's (`ownReply`), VRFY when disabled among them,
@@ -33,6 +35,7 @@ import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import { sessionIdSource } from '../../core/session-id.js';
+import { type SmtpLogin, authCommand } from './auth-command.js';
 import { type ErrorLimits, limitErrors } from './error-limits.js';
 import { reply, replyError } from './replies.js';
 
@@ -63,6 +66,9 @@ export interface SessionLimits {
   /** smtpd_soft/hard_error_limit and smtpd_error_sleep_time; none: smtp-server's ten unknown commands. */
   errors?: ErrorLimits;
 }
+
+/** smtp-server's options, and the login of a listener that takes AUTH (auth-command.ts). */
+export type AdaptedServerOptions = SMTPServerOptions & { login?: SmtpLogin };
 
 /** RFC 5321 4.5.3.1.6: 1000 octets with the CRLF. Longer lines are refused, not truncated. */
 const MAX_LINE = 998;
@@ -140,7 +146,7 @@ export class AdaptedSmtpServer extends SMTPServer {
    * that reconnects right after QUIT could still find its old session counted.
    */
   constructor(
-    options: SMTPServerOptions,
+    options: AdaptedServerOptions,
     limits?: SessionLimits,
     private readonly onEnd: (session: SMTPServerSession) => void = () => {},
     private readonly nextId: () => string = sessionIdSource(),
@@ -183,6 +189,7 @@ export class AdaptedSmtpServer extends SMTPServer {
   private serve(socket: net.Socket | tls.TLSSocket, adopt?: (replacement: net.Socket) => void, socketOptions?: SMTPConnectionOptions | null): void {
     const connection = new SMTPConnection(this, socket, { id: this.nextId(), ...socketOptions });
     if (adopt) this.adopters.set(connection.session, adopt);
+    this.interceptAuth(connection);
     const send = connection.send.bind(connection);
     connection.send = (code, data, context) => {
       if (code === 250 && Array.isArray(data) && !connection.secure) data = data.filter((line) => !/^AUTH\b/.test(line));
@@ -242,6 +249,23 @@ export class AdaptedSmtpServer extends SMTPServer {
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
     this.init(connection);
+  }
+
+  /** AUTH through the listener's login, with the password's raw bytes (auth-command.ts). */
+  private interceptAuth(connection: SMTPConnection): void {
+    const login = (this.options as AdaptedServerOptions).login;
+    if (!login) return;
+    connection.handler_AUTH = authCommand(connection, { login, requireTls: !this.options.allowInsecureAuth });
+  }
+
+  /** Ends a session from outside (its client got banned): the reply, then the connection closes. */
+  drop(session: SMTPServerSession, reply: { code: number; text: string }): void {
+    for (const connection of this.connections) {
+      if (connection.session !== session) continue;
+      connection.send(reply.code, reply.text, false);
+      connection.close();
+      return;
+    }
   }
 
   /**

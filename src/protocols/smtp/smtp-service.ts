@@ -14,10 +14,11 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../../core/logger.js';
 import { StagedMessage } from '../../core/staged-message.js';
 import type { RoutedTransaction, RoutingEnvelope, TransactionRouter } from '../../delivery/types.js';
+import type { LoginAttempt } from '../sasl/login-service.js';
 import { drain, messageData } from './data-stream.js';
 import { type HeaderFacts, IncomingHeaders } from './incoming-headers.js';
 import { type Refusal, type SmtpReply, errorReply, queued, reply, replyError } from './replies.js';
@@ -39,8 +40,8 @@ export interface SmtpContext<T> {
 export interface SmtpHooks<T> {
   connect?(ctx: SmtpContext<T>): Promise<Refusal | null> | Refusal | null;
   close?(ctx: SmtpContext<T>): void;
-  /** The authenticated user's name, or why not. */
-  auth?(ctx: SmtpContext<T>, username: string, password: string): Promise<string | Refusal>;
+  /** The authenticated user's name for a finished SASL exchange, or why not (auth-command.ts). */
+  auth?(ctx: SmtpContext<T>, attempt: LoginAttempt): Promise<string | Refusal>;
   mailFrom(ctx: SmtpContext<T>, address: SMTPServerAddress): Promise<Refusal | null>;
   rcptTo(ctx: SmtpContext<T>, address: SMTPServerAddress): Promise<Refusal | null>;
   /** One reply, or one per accepted recipient for LMTP. */
@@ -105,14 +106,19 @@ export class SmtpService<T> {
         if (!hooks.connect) return cb();
         this.settle(ctx, async () => hooks.connect!(ctx), cb);
       },
-      onAuth: (auth: SMTPServerAuthentication, session, cb) => {
-        const ctx = this.context(session);
-        if (!hooks.auth) return cb(replyError(reply({ kind: 'auth-failed' })));
-        hooks.auth(ctx, auth.username ?? '', auth.password ?? '').then(
-          (user) => (typeof user === 'string' ? cb(null, { user }) : cb(replyError(reply(user)))),
-          (err: unknown) => cb(replyError(this.failed(ctx, err))),
-        );
-      },
+      ...(base.auth && hooks.auth
+        ? {
+            login: async (session: SMTPServerSession, attempt: LoginAttempt) => {
+              const ctx = this.context(session);
+              try {
+                const user = await hooks.auth!(ctx, attempt);
+                return typeof user === 'string' ? user : reply(user);
+              } catch (err) {
+                return this.failed(ctx, err);
+              }
+            },
+          }
+        : {}),
       onMailFrom: (address, session, cb) => {
         const ctx = this.context(session);
         ctx.tx = undefined;
@@ -149,6 +155,11 @@ export class SmtpService<T> {
   /** The listener's connection handler; `adopt` learns of the TLS socket after STARTTLS. */
   handle(socket: net.Socket, adopt?: (replacement: net.Socket) => void): void {
     this.server.accept(socket, adopt);
+  }
+
+  /** Ends a session from outside its own commands (its client got banned): the reply, then close. */
+  protected disconnect(ctx: SmtpContext<T>, refusal: Refusal): void {
+    this.server.drop(ctx.session, reply(refusal));
   }
 
   /** True when this session's client talked before the greeting (greet pause). */

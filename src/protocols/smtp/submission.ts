@@ -11,11 +11,11 @@
  * and in the durable outbound spool for the others, with bcc maps applied (smtp-service.ts
  * routedData); `250` comes only when both are durable.
  */
-import type { SMTPServerAddress, SMTPServerDataStream } from 'smtp-server';
-import { AuthFailure, TempFailure } from '../../core/errors.js';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { TempFailure } from '../../core/errors.js';
 import type { RoutedTransaction, TransactionRouter } from '../../delivery/types.js';
 import type { UserDirectory } from '../../directory/types.js';
-import type { LoginGuard } from '../../security/types.js';
+import type { LoginAttempt, LoginService, LoginSession } from '../sasl/login-service.js';
 import { badLocalPart, isBarePostmaster, postmasterAddress, postmasterRefusal } from './envelope-address.js';
 import type { HeaderFacts } from './incoming-headers.js';
 import { receivedHeader } from './received.js';
@@ -31,8 +31,8 @@ export interface SubmissionOptions {
   /** true for 465: the socket is TLS from the start. */
   implicitTls: boolean;
   rejectSenderLoginMismatch: boolean;
-  /** Failed-login counting and bans (security/auth-guard.ts). */
-  guard: LoginGuard;
+  /** The login path shared with IMAP and POP3: bans, failure counts and delays (sasl/login-service.ts). */
+  login: LoginService;
   directory: UserDirectory;
   /** Local mailboxes, the outbound spool and bcc maps. */
   router: TransactionRouter;
@@ -45,6 +45,8 @@ export interface SubmissionOptions {
 export class SubmissionService extends SmtpService<RoutedTransaction> {
   /** Where `RCPT TO:<postmaster>` goes. */
   private readonly postmaster: string;
+  /** Each session's login state, from connect to close. */
+  private readonly logins = new WeakMap<SMTPServerSession, LoginSession>();
 
   constructor(private readonly opts: SubmissionOptions) {
     super(
@@ -63,7 +65,8 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
       },
       {
         connect: (ctx) => this.connect(ctx),
-        auth: (ctx, username, password) => this.auth(ctx, username, password),
+        close: (ctx) => this.logins.get(ctx.session)?.close(),
+        auth: (ctx, attempt) => this.auth(ctx, attempt),
         mailFrom: (ctx, address) => this.mailFrom(ctx, address),
         rcptTo: (ctx, address) => this.rcpt(ctx, address),
         data: (ctx, stream) => this.data(ctx, stream),
@@ -73,23 +76,37 @@ export class SubmissionService extends SmtpService<RoutedTransaction> {
   }
 
   private connect(ctx: SmtpContext<RoutedTransaction>): Refusal | null {
-    if (!this.opts.guard.isBanned(ctx.session.remoteAddress)) return null;
-    ctx.log.info('refused: banned after failed logins');
-    return { kind: 'banned' };
+    const ip = ctx.session.remoteAddress;
+    if (this.opts.login.isBanned(ip)) {
+      ctx.log.info('refused: banned after failed logins');
+      return { kind: 'banned' };
+    }
+    // Banned later by failures on any connection of this IP: this one closes too.
+    this.logins.set(ctx.session, this.opts.login.open(ip, () => {
+      ctx.log.info('closed: client banned after failed logins');
+      this.disconnect(ctx, { kind: 'banned' });
+    }));
+    return null;
   }
 
-  private async auth(ctx: SmtpContext<RoutedTransaction>, username: string, password: string): Promise<string | Refusal> {
-    try {
-      const user = await this.opts.directory.authenticate(username, password);
-      if (!user) throw new AuthFailure('bad credentials');
-      ctx.log.info({ user: user.user }, 'submission login');
-      return user.user;
-    } catch (err) {
-      ctx.log.warn({ user: username, err: (err as Error).message }, 'submission login failed');
-      if (err instanceof TempFailure) return { kind: 'auth-temp' };
-      const delay = this.opts.guard.failure(ctx.session.remoteAddress, username);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      return { kind: 'auth-failed' };
+  private async auth(ctx: SmtpContext<RoutedTransaction>, attempt: LoginAttempt): Promise<string | Refusal> {
+    const session = this.logins.get(ctx.session);
+    if (!session) return { kind: 'auth-temp' };
+    const name = attempt.kind === 'credentials' ? attempt.credentials.username : attempt.username;
+    const result = await session.attempt(attempt);
+    switch (result.kind) {
+      case 'ok':
+        ctx.log.info({ user: result.user.user }, 'submission login');
+        return result.user.user;
+      case 'failed':
+        ctx.log.warn({ user: name, reason: result.reason }, 'submission login failed');
+        return result.disconnect ? { kind: 'too-many-errors', hostname: this.opts.hostname } : { kind: 'auth-failed' };
+      case 'temp':
+        ctx.log.warn({ user: name }, 'submission login: directory unavailable');
+        return { kind: 'auth-temp' };
+      case 'banned':
+        ctx.log.info({ user: name }, 'refused: banned after failed logins');
+        return { kind: 'banned' };
     }
   }
 

@@ -10,8 +10,12 @@ import type { CryptRequest, CryptResponse } from './worker.js';
  * use, up to `size`, and one that has had nothing to do for `idleMs` exits, as Dovecot's
  * auth-worker processes do after `idle_kill` (60 s by default): a server whose users log in now
  * and then pays for the threads only around the logins (bench/footprint.ts measures it).
- * Tasks are served first come, first served; an idle worker is picked most recently used first,
- * so under light load the same one keeps working and the others age out.
+ * Tasks wait in one queue per client (the caller's key, e.g. the client's IP) and the queues are
+ * served in turn, first come first served within each: sixteen connections of one attacker
+ * sending expensive passwords hold up that attacker, while another client's login waits for at
+ * most one task of each other client ahead of it (round robin, as Dovecot's auth workers serve
+ * one request at a time in arrival order per connection). An idle worker is picked most recently
+ * used first, so under light load the same one keeps working and the others age out.
  * Idle workers are unref()ed so an idle pool never keeps the process alive; they are ref()ed
  * while computing so a pending verify is awaited.
  * A crashed worker fails only its own task (TempFailure: a retry may succeed) and is replaced on demand.
@@ -43,10 +47,12 @@ export class CryptWorkerPool {
   readonly #idleMs: number;
   /** Idle slots are kept at the end in the order they became idle: the last is the most recent. */
   readonly #slots: Slot[] = [];
-  readonly #queue: Task[] = [];
+  /** Waiting tasks per client; the Map's order is the turn order (the served client goes last). */
+  readonly #queues = new Map<string, Task[]>();
   #nextId = 1;
   #closed = false;
   #started = 0;
+  #completed = 0;
 
   constructor(size: number, opts: CryptWorkerPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('worker pool size must be an integer >= 1');
@@ -66,17 +72,37 @@ export class CryptWorkerPool {
     return this.#started;
   }
 
-  run(setting: string, password: string): Promise<string> {
+  /** Tasks finished so far, failed ones included (for tests and metrics). */
+  get completed(): number {
+    return this.#completed;
+  }
+
+  /** Tasks waiting for a worker (for tests and metrics). */
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.length;
+    return n;
+  }
+
+  /** crypt(setting, password) on a worker, in `client`'s turn. */
+  run(setting: string, password: string | Uint8Array, client = ''): Promise<string> {
     if (this.#closed) return Promise.reject(new TempFailure('password worker pool is closed'));
+    // A copy of exactly the password's bytes (a string as UTF-8): a small Buffer is a view into a
+    // shared 8 KB slab, all of which postMessage would otherwise copy to the worker.
+    const bytes = typeof password === 'string' ? new Uint8Array(Buffer.from(password, 'utf8')) : new Uint8Array(password);
     return new Promise<string>((resolve, reject) => {
-      this.#queue.push({ req: { id: this.#nextId++, setting, password }, resolve, reject });
+      const task: Task = { req: { id: this.#nextId++, setting, password: bytes }, resolve, reject };
+      const queue = this.#queues.get(client);
+      if (queue) queue.push(task);
+      else this.#queues.set(client, [task]);
       this.#dispatch();
     });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new TempFailure('password worker pool is closed'));
+    for (const queue of this.#queues.values()) for (const task of queue) task.reject(new TempFailure('password worker pool is closed'));
+    this.#queues.clear();
     // Out of the pool first, so their 'exit' finds nothing to do; their tasks fail here.
     const slots = this.#slots.splice(0);
     for (const slot of slots) {
@@ -88,15 +114,24 @@ export class CryptWorkerPool {
   }
 
   #dispatch(): void {
-    while (this.#queue.length > 0) {
+    while (this.#queues.size > 0) {
       const slot = this.#idleSlot() ?? (this.#slots.length < this.#size ? this.#spawn() : null);
       if (slot === null) return;
-      const task = this.#queue.shift()!;
+      const task = this.#nextTask();
       this.#clearIdle(slot);
       slot.task = task;
       slot.worker.ref();
       slot.worker.postMessage(task.req);
     }
+  }
+
+  /** The first task of the client whose turn it is; that client then goes to the back of the line. */
+  #nextTask(): Task {
+    const [client, queue] = this.#queues.entries().next().value!;
+    const task = queue.shift()!;
+    this.#queues.delete(client);
+    if (queue.length > 0) this.#queues.set(client, queue);
+    return task;
   }
 
   /** The most recently idle slot: the others keep ageing towards their exit. */
@@ -115,6 +150,7 @@ export class CryptWorkerPool {
       const task = slot.task;
       if (task === null || task.req.id !== res.id) return;
       slot.task = null;
+      this.#completed++;
       worker.unref();
       this.#becameIdle(slot);
       if (res.ok) task.resolve(res.value);

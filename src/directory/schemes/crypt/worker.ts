@@ -8,7 +8,8 @@ import { cryptSync } from './crypt.js';
 export interface CryptRequest {
   id: number;
   setting: string;
-  password: string;
+  /** The password's bytes (a Buffer arrives as a plain Uint8Array). */
+  password: Uint8Array;
 }
 export type CryptResponse = { id: number; ok: true; value: string } | { id: number; ok: false; error: string };
 
