@@ -13,7 +13,7 @@ import { Directory } from './directory/directory.js';
 import { MysqlBackend } from './directory/mysql/backend.js';
 import { PasswdFileBackend } from './directory/passwd-file/backend.js';
 import { PasswordHasher } from './directory/schemes/index.js';
-import type { DirectoryAdmin, DirectoryBackend } from './directory/types.js';
+import type { DirectoryBackend } from './directory/types.js';
 import { Daemon } from './daemon/daemon.js';
 import { LocalDelivery } from './delivery/local-delivery.js';
 import { LmtpService } from './protocols/smtp/lmtp.js';
@@ -35,6 +35,7 @@ import { MaildirStore } from './mailstore/maildir/store.js';
 import { Listener, type ConnectionHandler } from './daemon/listener.js';
 import { logDestination } from './daemon/log-output.js';
 import { TLS_CIPHERS, TlsCertificates } from './daemon/tls.js';
+import { willDropPrivileges } from './daemon/service-account.js';
 import { placeholderHandler } from './protocols/placeholder.js';
 
 /** JSON lines, or readable lines on a terminal (`log.format`, `TSMAIL_LOG_FORMAT`); stdout unless `destination`. */
@@ -45,7 +46,7 @@ export async function createLogger(config: Config, destination?: NodeJS.Writable
   return log;
 }
 
-export function createBackend(config: Config, log: Logger): DirectoryBackend & DirectoryAdmin {
+export function createBackend(config: Config, log: Logger): PasswdFileBackend | MysqlBackend {
   const d = config.directory;
   if (d.backend === 'mysql') {
     const m = d.mysql;
@@ -60,6 +61,10 @@ export function createBackend(config: Config, log: Logger): DirectoryBackend & D
   }
   return new PasswdFileBackend({
     passwdFile: d.passwd_file, aliasesFile: d.aliases_file, domainsFile: d.domains_file, configDomains: d.domains,
+    onStale: (file, err) => log.error(
+      { file, err: err.code, uid: process.getuid?.() },
+      `cannot read ${file} any more (${err.code}); still using what was read before. Make it readable by this user (e.g. chgrp the daemon's group and chmod 0640), then reload`,
+    ),
   });
 }
 
@@ -69,6 +74,9 @@ export function createPasswordHasher(config: Config, oneShot = false): PasswordH
     defaultScheme: config.directory.default_pass_scheme,
     cacheTtlMs: config.directory.auth_cache_ttl * 1000,
     workers: oneShot ? 0 : Math.max(1, Math.min(4, availableParallelism() - 1)),
+    // Started as root, the daemon starts its threads before switching users (they load program
+    // files the service user may not be able to read) and keeps them: none could start later.
+    ...(!oneShot && willDropPrivileges(config.daemon) ? { workerIdleMs: 0 } : {}),
   });
 }
 
@@ -126,6 +134,9 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     // Certificates are loaded at start(): smtp-server gets them then through attach.
     attach: (server: { setSecureContext(o: SecureContextOptions): void }) => certs.attach(server),
   };
+  const authenticator = config.smtp.verify_sender_auth
+    ? new MessageAuthenticator(resolver, config.hostname, { dmarcReject: config.smtp.dmarc_reject, spfReject: config.smtp.spf_reject }, log.child({ component: 'mailauth' }))
+    : undefined;
   const mx = new MxService({
     limits: { ...limits, errors },
     hostname: config.hostname,
@@ -149,9 +160,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     router,
     senderDomains: new DnsSenderDomainCheck(resolver, directory),
     dnsbl: new Dnsbl(config.smtp.dnsbl, resolver, log.child({ component: 'dnsbl' })),
-    authenticator: config.smtp.verify_sender_auth
-      ? new MessageAuthenticator(resolver, config.hostname, { dmarcReject: config.smtp.dmarc_reject, spfReject: config.smtp.spf_reject }, log.child({ component: 'mailauth' }))
-      : undefined,
+    authenticator,
     messageRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     recipientRate: new RateWindow(config.smtp.rate_time_unit * 1000),
     tls: tlsOptions,
@@ -203,5 +212,21 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
     }, log.child({ listener: name })));
   }
-  return new Daemon({ config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }], starters: [() => spool.init()] });
+  const spoolLog = log.child({ component: 'queue' });
+  return new Daemon({
+    config, log, certs, directory, listeners, closers: [hasher, { close: () => store.flush() }],
+    starters: [async () => {
+      const { removed } = await spool.init();
+      if (removed) spoolLog.info({ removed }, `removed ${removed} unacknowledged file(s) left in the queue's tmp/ by an earlier run`);
+    }],
+    stateDirs: () => [...spool.directories(), ...certs.directories()],
+    // Started as root with daemon.user: what the process would otherwise read or load on first
+    // use, later, when the service user may not be allowed to (a 0600 passwd-file; program files
+    // in a directory only root can enter, as a checkout under /root). Costs memory only then.
+    beforeDrop: [
+      () => backend.preload(),
+      () => hasher.prestartWorkers(),
+      async () => authenticator?.preload(),
+    ],
+  });
 }

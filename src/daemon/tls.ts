@@ -3,6 +3,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { PrivilegedFileReader } from './privileged-reader.js';
 
 /** Mozilla "intermediate": forward-secret AEAD suites only; TLS 1.3 suites are OpenSSL's defaults. */
 export const TLS_CIPHERS = [
@@ -28,6 +29,7 @@ export class TlsCertificates {
   private options: tls.SecureContextOptions | undefined;
   private source = '';
   private readonly servers = new Set<{ setSecureContext(options: tls.SecureContextOptions): void }>();
+  private privileged: PrivilegedFileReader | undefined;
 
   constructor(private readonly paths: TlsPaths, private readonly log: Logger) {}
 
@@ -53,6 +55,29 @@ export class TlsCertificates {
     return this.source;
   }
 
+  /** Where a self-signed certificate is kept: data_dir/tls (tsmail's own, for the service account). */
+  directories(): string[] {
+    return this.paths.cert || this.paths.key ? [] : [path.join(this.paths.dataDir, 'tls')];
+  }
+
+  /**
+   * Called as root just before the switch to `daemon.user`: from then on the configured
+   * certificate and key are read through a reader that stays root (privileged-reader.ts), so a
+   * SIGHUP after a renewal still loads a key only root may read. Only those two paths, fixed
+   * now: the unprivileged process cannot ask for any other file. A self-signed certificate
+   * needs none: its files in data_dir/tls belong to the service account.
+   */
+  keepPrivilegedAccess(): void {
+    const { cert, key } = this.paths;
+    if (cert && key && !this.privileged) this.privileged = PrivilegedFileReader.start([cert, key]);
+  }
+
+  /** Ends the privileged reader (shutdown). */
+  close(): void {
+    this.privileged?.close();
+    this.privileged = undefined;
+  }
+
   /** Loads (or reloads) the certificate; on error the previous one stays in use. */
   async reload(): Promise<void> {
     const { cert, key, source } = await this.read();
@@ -72,6 +97,12 @@ export class TlsCertificates {
     const { cert, key } = this.paths;
     if (cert || key) {
       if (!cert || !key) throw new ConfigError('tls.cert and tls.key must both be set (or both empty for a self-signed certificate)');
+      if (this.privileged) {
+        const files = await this.privileged.read().catch((err: Error) => {
+          throw new ConfigError(`tls.cert/tls.key: ${err.message}`);
+        });
+        return { cert: files[0]!.toString('utf8'), key: files[1]!.toString('utf8'), source: cert };
+      }
       const [c, k] = await Promise.all([readPem(cert, 'tls.cert'), readPem(key, 'tls.key')]);
       return { cert: c, key: k, source: cert };
     }

@@ -11,7 +11,7 @@
  * The message is renamed into queued/ first and the envelope last: a queued/<id> without its
  * .json is an interrupted enqueue (not acknowledged) and may be deleted.
  */
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TempFailure } from '../core/errors.js';
@@ -36,10 +36,29 @@ export class Spool {
     return path.join(this.dir, 'tmp', `stage-${Date.now().toString(36)}${randomBytes(6).toString('hex')}`);
   }
 
-  /** Creates the spool directories (start-up). */
-  async init(): Promise<void> {
-    await mkdir(path.join(this.dir, 'tmp'), { recursive: true, mode: 0o700 });
+  /**
+   * Start-up: creates the spool directories and empties tmp/. Nothing in tmp/ was ever
+   * acknowledged (an enqueue answers only after its rename into queued/): what is left there
+   * is a staged message or an enqueue cut short by a crash, and the client was told to retry
+   * or never told anything. Postfix's postsuper likewise removes its stale temporary files.
+   * Must run before this process accepts mail; one data_dir serves one tsmail process.
+   * Resolves with the number of files removed.
+   */
+  async init(): Promise<{ removed: number }> {
+    const tmp = path.join(this.dir, 'tmp');
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
     await mkdir(path.join(this.dir, 'queued'), { recursive: true, mode: 0o700 });
+    let removed = 0;
+    for (const name of await readdir(tmp)) {
+      await rm(path.join(tmp, name), { force: true, recursive: true });
+      removed++;
+    }
+    return { removed };
+  }
+
+  /** The spool's directories, subdirectories first (for giving them to the service account). */
+  directories(): string[] {
+    return [path.join(this.dir, 'tmp'), path.join(this.dir, 'queued'), this.dir];
   }
 
   /** Stores the message durably; resolves with its queue id only when it is safe on disk. */

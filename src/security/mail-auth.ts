@@ -68,6 +68,12 @@ export class MessageAuthenticator implements SenderAuthenticator {
     this.resolve = mailauthResolver(resolver);
   }
 
+  /** Loads mailauth now, before a root-started daemon switches users (Daemon's beforeDrop). */
+  async preload(): Promise<void> {
+    this.library ??= import('mailauth');
+    await this.library;
+  }
+
   async check(message: Buffer | NodeJS.ReadableStream, ctx: AuthContext): Promise<AuthVerdict> {
     this.library ??= import('mailauth');
     const { authenticate } = await this.library;

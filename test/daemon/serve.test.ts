@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -221,6 +221,12 @@ describe('tsmail serve', () => {
   it.runIf(process.getuid?.() === 0)('drops root privileges to daemon.user after binding', async () => {
     const ports = await freePorts(8);
     const config = await writeConfig(dir, ports, 'user = "nobody"\ngroup = "nogroup"\n');
+    // mkdtemp's directory is 0700: nobody cannot reach data_dir in it, and tsmail says so at
+    // start (checked as nobody after the switch) instead of answering every RCPT with 451.
+    running = startTsmail(['serve', '--config', config]);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr).toMatch(/data_dir: directory .*\/data\/queue\/tmp is not writable \(EACCES\) by uid 65534/);
+    await chmod(dir, 0o755);
     running = startTsmail(['serve', '--config', config]);
     await running.waitForLog(/tsmail started/);
     const status = await readFile(`/proc/${running.proc.pid}/status`, 'utf8');

@@ -102,6 +102,11 @@ export class MysqlBackend implements DirectoryBackend, DirectoryAdmin {
     await this.db.close();
   }
 
+  /** Loads the MySQL driver now, before a root-started daemon switches users; connects later. */
+  async preload(): Promise<void> {
+    await this.db.loadDriver();
+  }
+
   async listUsers(): Promise<string[]> {
     return this.schema().listUsers();
   }

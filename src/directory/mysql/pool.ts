@@ -93,9 +93,13 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string, late: (v
 
 type Outcome = 'rows' | 'arrays' | 'exec';
 
+/** mysql2 is loaded on first use (test/daemon/lazy-modules.test.ts). */
+const importDriver = () => import('mysql2/promise');
+
 export class MysqlPool implements Db {
   private readonly poolOptions: PoolOptions;
   private pool: Promise<Pool> | null = null;
+  private driver: ReturnType<typeof importDriver> | undefined;
   private readonly queryTimeoutMs: number;
   private readonly acquireTimeoutMs: number;
   private closed = false;
@@ -126,8 +130,14 @@ export class MysqlPool implements Db {
 
   /** The mysql2 pool, created (and mysql2 loaded) on first use; it opens connections on demand. */
   private connections(): Promise<Pool> {
-    this.pool ??= import('mysql2/promise').then((m) => m.default.createPool(this.poolOptions));
+    this.pool ??= this.loadDriver().then((m) => m.default.createPool(this.poolOptions));
     return this.pool;
+  }
+
+  /** Loads mysql2 without connecting: a daemon about to switch users (Daemon's beforeDrop). */
+  loadDriver(): ReturnType<typeof importDriver> {
+    this.driver ??= importDriver();
+    return this.driver;
   }
 
   rows(label: string, sql: string, params: readonly unknown[]): Promise<Row[]> {

@@ -16,6 +16,8 @@ export interface PasswdFileOptions {
   /** Domains from the config file: always local, cannot be deleted from the CLI. */
   configDomains: readonly string[];
   checkIntervalMs?: number;
+  /** Told when a file that was read before can no longer be read (permissions): its last contents stay. */
+  onStale?: (path: string, err: NodeJS.ErrnoException) => void;
 }
 
 interface Users {
@@ -40,9 +42,18 @@ export class PasswdFileBackend implements DirectoryBackend, DirectoryAdmin {
 
   constructor(private readonly opts: PasswdFileOptions) {
     const interval = opts.checkIntervalMs ?? 1000;
-    this.users = new WatchedFile(opts.passwdFile, parseUsers, interval);
-    this.aliases = new WatchedFile(opts.aliasesFile, parseAliases, interval);
-    this.domains = new WatchedFile(opts.domainsFile, (t) => new Set(parseDomainList(t)), interval);
+    const onStale = opts.onStale;
+    this.users = new WatchedFile(opts.passwdFile, parseUsers, interval, Date.now, onStale);
+    this.aliases = new WatchedFile(opts.aliasesFile, parseAliases, interval, Date.now, onStale);
+    this.domains = new WatchedFile(opts.domainsFile, (t) => new Set(parseDomainList(t)), interval, Date.now, onStale);
+  }
+
+  /**
+   * Reads all three files now: a daemon started as root does this before switching to
+   * `daemon.user`, so a passwd-file only root may read (0600, as Dovecot's often is) is loaded.
+   */
+  async preload(): Promise<void> {
+    await Promise.all([this.users.get(), this.aliases.get(), this.domains.get()]);
   }
 
   async isLocalDomain(domain: string): Promise<boolean> {

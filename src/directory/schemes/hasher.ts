@@ -83,6 +83,11 @@ export class PasswordHasher {
     return `{${scheme}}${await impl.hash(bytes, this.#context(''))}`;
   }
 
+  /** Starts the worker threads now rather than at the first login (see CryptWorkerPool.prestart). */
+  async prestartWorkers(): Promise<void> {
+    await this.#pool?.prestart();
+  }
+
   /** Terminates the worker threads; later calls reject with TempFailure. */
   async close(): Promise<void> {
     this.#closed = true;

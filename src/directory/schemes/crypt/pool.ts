@@ -99,6 +99,15 @@ export class CryptWorkerPool {
     });
   }
 
+  /**
+   * Starts every thread now, each with its modules loaded (one cheap hash apiece). For a daemon
+   * about to switch to an account that may not be able to read its program files: threads
+   * started later would load them after the switch. With `idleMs` 0 they then stay.
+   */
+  async prestart(): Promise<void> {
+    await Promise.all(Array.from({ length: this.#size - this.#slots.length }, () => this.run('$6$rounds=1000$prestart$', 'prestart')));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const queue of this.#queues.values()) for (const task of queue) task.reject(new TempFailure('password worker pool is closed'));
