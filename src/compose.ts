@@ -94,8 +94,11 @@ export function createMailStore(config: Config, log: Logger): MaildirStore {
 }
 
 const IMPLICIT_TLS: ReadonlySet<ListenerName> = new Set(['submissions', 'imaps', 'pop3s']);
-/** Always allowed on LMTP over TCP, besides mynetworks: local MTAs. */
-const LOOPBACK = ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'];
+/**
+ * Always allowed on LMTP over TCP, besides mynetworks: this host itself, where the Postfix in
+ * front runs during a migration (`lmtp:inet:127.0.0.1:24`) even when mynetworks leaves it out.
+ */
+const LOOPBACK = ['127.0.0.1/32', '[::ffff:127.0.0.1]/128', '[::1]/128'];
 
 export function createDaemon(config: Config, log: Logger): Daemon {
   const backend = createBackend(config, log);

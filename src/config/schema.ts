@@ -194,7 +194,7 @@ const smtpSection = z.strictObject({
 /** LMTP over TCP (the unix socket is for whoever may open it: its file permissions decide). */
 const lmtpSection = z.strictObject({
   /**
-   * Clients that may deliver over LMTP TCP; none given: smtp.mynetworks and loopback. LMTP
+   * Clients that may deliver over LMTP TCP; none given: smtp.mynetworks and this host (127.0.0.1, ::1). LMTP
    * trusts its client completely (any recipient, no checks), as Dovecot's does behind a firewall.
    */
   allowed: z.array(cidr).optional(),

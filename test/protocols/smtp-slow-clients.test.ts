@@ -28,7 +28,7 @@ describe('slow and greedy clients on the SMTP listeners of the real daemon', () 
     cleanups.push(a.cleanup, b.cleanup);
     [slow, crowded] = await Promise.all([
       startSmtpDaemon(a.dir, USERS, { smtp: { timeout: TIMEOUT_S } }),
-      startSmtpDaemon(b.dir, USERS, { smtp: { max_clients: 3, client_connection_count_limit: 2 } }),
+      startSmtpDaemon(b.dir, USERS, { smtp: { max_clients: 3, client_connection_count_limit: 2 }, lmtp: { allowed: ['127.0.0.0/8'] } }),
     ]);
   });
   afterAll(async () => {
