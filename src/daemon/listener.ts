@@ -63,6 +63,8 @@ export class Listener {
   /** Connections admitted and not yet closed, in all and per client IP (see ConnectionLimits). */
   private admitted = 0;
   private readonly perClient = new Map<string, number>();
+  /** Turning connections away for the listener limit since the last one admitted (logged once). */
+  private full = false;
   /** Each admitted connection's release, kept on whichever socket carries it now (STARTTLS swaps). */
   private readonly releases = new WeakMap<net.Socket, () => void>();
   /** Implicit TLS: admitted connections whose handshake is not done yet (no session to wait for at shutdown). */
@@ -164,6 +166,7 @@ export class Listener {
       }
     }
     this.admitted++;
+    this.full = false;
     if (ip) this.perClient.set(ip, (this.perClient.get(ip) ?? 0) + 1);
     let released = false;
     const release = () => {
@@ -187,7 +190,11 @@ export class Listener {
   }
 
   private turnAway(raw: net.Socket, why: Turnaway): void {
-    this.log.info({ ip: raw.remoteAddress, reason: why.kind }, 'connection turned away');
+    // Postfix too warns once when a service reaches its process limit, not per connection: a
+    // flood must not turn into as many log lines.
+    if (why.kind !== 'listener-full') this.log.info({ ip: raw.remoteAddress, reason: why.kind }, 'connection turned away');
+    else if (!this.full) this.log.warn({ limit: this.spec.limits?.maxConnections }, 'listener full: turning connections away');
+    this.full = why.kind === 'listener-full' || this.full;
     raw.on('error', () => {});
     const line = this.spec.tls ? undefined : this.spec.turnaway?.(why);
     if (!line) {
