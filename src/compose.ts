@@ -20,6 +20,7 @@ import { LmtpService } from './protocols/smtp/lmtp.js';
 import { MxService } from './protocols/smtp/mx.js';
 import { SubmissionService } from './protocols/smtp/submission.js';
 import { LoginService } from './protocols/sasl/login-service.js';
+import { smtpTurnaway } from './protocols/smtp/turnaway.js';
 import { BccMaps } from './delivery/bcc.js';
 import { Router } from './delivery/routing.js';
 import { Dnsbl } from './security/dnsbl.js';
@@ -32,9 +33,9 @@ import { NetworkList } from './core/cidr.js';
 import { SystemResolver } from './core/resolver.js';
 import { sessionIdSource } from './core/session-id.js';
 import { MaildirStore } from './mailstore/maildir/store.js';
-import { Listener, type ConnectionHandler } from './daemon/listener.js';
+import { Listener, type ConnectionHandler, type ConnectionLimits, type Turnaway } from './daemon/listener.js';
 import { logDestination } from './daemon/log-output.js';
-import { TLS_CIPHERS, TlsCertificates } from './daemon/tls.js';
+import { TLS_SERVER_OPTIONS, TlsCertificates } from './daemon/tls.js';
 import { willDropPrivileges } from './daemon/service-account.js';
 import { placeholderHandler } from './protocols/placeholder.js';
 
@@ -102,6 +103,11 @@ export function createMailStore(config: Config, log: Logger): MaildirStore {
 }
 
 const IMPLICIT_TLS: ReadonlySet<ListenerName> = new Set(['submissions', 'imaps', 'pop3s']);
+/**
+ * Always allowed on LMTP over TCP, besides mynetworks: this host itself, where the Postfix in
+ * front runs during a migration (`lmtp:inet:127.0.0.1:24`) even when mynetworks leaves it out.
+ */
+const LOOPBACK = ['127.0.0.1/32', '[::ffff:127.0.0.1]/128', '[::1]/128'];
 
 export function createDaemon(config: Config, log: Logger): Daemon {
   const backend = createBackend(config, log);
@@ -115,7 +121,9 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const delivery = new LocalDelivery({ directory, store, log: log.child({ component: 'delivery' }) });
   // One source of session ids for every listener: ids are unique in the process's logs.
   const sessionIds = sessionIdSource();
-  const limits = { timeoutMs: config.smtp.timeout * 1000, maxClients: config.smtp.max_clients };
+  // A handshake never gets longer than an idle client would.
+  const handshakeTimeoutMs = Math.min(config.smtp.tls_handshake_timeout, config.smtp.timeout) * 1000;
+  const limits = { timeoutMs: config.smtp.timeout * 1000, handshakeTimeoutMs };
   // Postfix's error limits apply to every smtpd; LMTP is Dovecot's in the seeds, which has none.
   const errors = { soft: config.smtp.soft_error_limit, hard: config.smtp.hard_error_limit, sleepMs: config.smtp.error_sleep_time };
   // smtpd_recipient_limit covers submission too (Postfix applies it to every smtpd); LMTP keeps
@@ -130,7 +138,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const bcc = new BccMaps(config.mail.sender_bcc, config.mail.recipient_bcc, config.mail.recipient_delimiter);
   const router = new Router(delivery, spool, bcc, log.child({ component: 'routing' }));
   const tlsOptions = {
-    options: () => ({ minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS, honorCipherOrder: true }),
+    options: () => ({ ...TLS_SERVER_OPTIONS }),
     // Certificates are loaded at start(): smtp-server gets them then through attach.
     attach: (server: { setSecureContext(o: SecureContextOptions): void }) => certs.attach(server),
   };
@@ -150,7 +158,6 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       rejectNonFqdnSender: config.smtp.reject_non_fqdn_sender,
       rejectNonFqdnRecipient: config.smtp.reject_non_fqdn_recipient,
       rejectUnknownSenderDomain: config.smtp.reject_unknown_sender_domain,
-      connectionLimit: config.smtp.client_connection_count_limit,
       messageRateLimit: config.smtp.client_message_rate_limit,
       recipientRateLimit: config.smtp.client_recipient_rate_limit,
       rejectSenderTlds: config.smtp.rejected_sender_tlds,
@@ -197,8 +204,22 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     submission: (s, adopt) => submission.handle(s, adopt),
     submissions: (s) => submissions.handle(s),
   };
-  const handshakeTimeoutMs = Math.min(config.smtp.timeout, 60) * 1000;
   const listeners: Listener[] = [];
+  const mynetworks = new NetworkList(config.smtp.mynetworks);
+  const lmtpAllowed = new NetworkList(config.lmtp.allowed ?? [...config.smtp.mynetworks, ...LOOPBACK]);
+  const connectionLimits = (name: ListenerName): ConnectionLimits => ({
+    maxConnections: config.smtp.max_clients,
+    perClient: config.smtp.client_connection_count_limit,
+    // LMTP's allowed clients are the MTAs in front, which open as many connections as their
+    // delivery concurrency (Postfix: 20), and Dovecot's LMTP has no per-IP limit either.
+    exempt: name === 'lmtp' ? (ip) => mynetworks.has(ip) || lmtpAllowed.has(ip) : (ip) => mynetworks.has(ip),
+    ...(name === 'lmtp' ? { allowed: (ip: string) => lmtpAllowed.has(ip) } : {}),
+  });
+  const turnaways: Partial<Record<ListenerName, (why: Turnaway) => string>> = {
+    smtp: smtpTurnaway(config.hostname, 'SMTP'),
+    submission: smtpTurnaway(config.hostname, 'SMTP'),
+    lmtp: smtpTurnaway(config.hostname, 'LMTP'),
+  };
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;
     listeners.push(new Listener({
@@ -210,6 +231,8 @@ export function createDaemon(config: Config, log: Logger): Daemon {
         ? { options: () => ({ ...certs.serverOptions(), handshakeTimeout: handshakeTimeoutMs }), attach: (s) => certs.attach(s) }
         : undefined,
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
+      limits: connectionLimits(name),
+      turnaway: turnaways[name],
     }, log.child({ listener: name })));
   }
   const spoolLog = log.child({ component: 'queue' });

@@ -152,7 +152,11 @@ const smtpSection = z.strictObject({
   reject_non_fqdn_recipient: z.boolean().default(true),
   /** reject_unknown_sender_domain (no MX/A/AAAA: 550; DNS trouble: 450). */
   reject_unknown_sender_domain: z.boolean().default(true),
-  /** Per client IP, clients in mynetworks exempt (smtpd_client_event_limit_exceptions). Seed 000. */
+  /**
+   * Connections at once per client IP on every listener (smtpd_client_connection_count_limit;
+   * Postfix applies it to every smtpd, submission too), clients in mynetworks exempt
+   * (smtpd_client_event_limit_exceptions). Seed 000. 0 = no limit.
+   */
   client_connection_count_limit: z.number().int().min(0).default(10),
   client_message_rate_limit: z.number().int().min(0).default(100),
   client_recipient_rate_limit: z.number().int().min(0).default(200),
@@ -186,7 +190,23 @@ const smtpSection = z.strictObject({
   error_sleep_time: duration.prefault(1),
   /** smtpd_timeout (seconds) and the process limit: for the smtp, submission(s) and lmtp listeners each. */
   timeout: z.number().int().min(1).default(300),
+  /** Connections at once per listener (every listener), TLS handshakes in progress included. */
   max_clients: z.number().int().min(1).default(100),
+  /**
+   * Seconds a TLS handshake may take, on 465 (and 993/995) and after STARTTLS (Postfix
+   * smtpd_starttls_timeout, 300 s there): a client that connects and never finishes its
+   * handshake holds a connection slot and a file descriptor until then.
+   */
+  tls_handshake_timeout: z.number().int().min(1).default(10),
+});
+
+/** LMTP over TCP (the unix socket is for whoever may open it: its file permissions decide). */
+const lmtpSection = z.strictObject({
+  /**
+   * Clients that may deliver over LMTP TCP; none given: smtp.mynetworks and this host (127.0.0.1, ::1). LMTP
+   * trusts its client completely (any recipient, no checks), as Dovecot's does behind a firewall.
+   */
+  allowed: z.array(cidr).optional(),
 });
 
 /** Failed-login protection shared by submission, IMAP and POP3 (what fail2ban did in the seeds). */
@@ -241,6 +261,7 @@ export const configSchema = z.strictObject({
   mail: mailSection.prefault({}),
   smtp: smtpSection.prefault({}),
   submission: submissionSection.prefault({}),
+  lmtp: lmtpSection.prefault({}),
   security: securitySection.prefault({}),
   dns: dnsSection.prefault({}),
   log: logSection.prefault({}),

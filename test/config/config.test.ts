@@ -31,12 +31,13 @@ describe('config', () => {
     expect(c.smtp).toEqual({
       mynetworks: ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], recipient_limit: 50, helo_required: true,
       reject_invalid_helo_hostname: true, reject_non_fqdn_helo_hostname: true, reject_non_fqdn_sender: true, reject_non_fqdn_recipient: true, reject_unknown_sender_domain: true,
-      client_connection_count_limit: 10, client_message_rate_limit: 100, client_recipient_rate_limit: 200, rate_time_unit: 60, timeout: 300, max_clients: 100,
+      client_connection_count_limit: 10, client_message_rate_limit: 100, client_recipient_rate_limit: 200, rate_time_unit: 60, timeout: 300, max_clients: 100, tls_handshake_timeout: 10,
       rejected_sender_tlds: [], dnsbl: [], verify_sender_auth: true, dmarc_reject: true, spf_reject: false,
       greet_pause: 0, greet_action: 'enforce', soft_error_limit: 10, hard_error_limit: 20, error_sleep_time: 1000,
     });
     expect(c.security).toMatchObject({ auth_max_failures: 5, auth_failure_window: 600, auth_ban_time: 3600 });
     expect(c.submission.reject_sender_login_mismatch).toBe(true);
+    expect(c.lmtp.allowed).toBeUndefined();
     expect(Object.isFrozen(c.directory.mysql)).toBe(true);
   });
 

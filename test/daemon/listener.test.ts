@@ -1,7 +1,11 @@
+import { once } from 'node:events';
 import net from 'node:net';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { Listener } from '../../src/daemon/listener.js';
+import { eventually } from '../helpers/smtp-daemon.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** A session that lasts until the client says "bye". */
 function echoUntilBye(socket: net.Socket): void {
@@ -60,6 +64,39 @@ describe('Listener shutdown', () => {
     await new Promise((r) => s.once('close', r));
     expect(l.connections).toBe(0);
     await l.stop(0);
+  });
+});
+
+describe('Listener limits', () => {
+  it('on a unix socket: the listener limit holds (no client IP to count), the turned-away client gets the line, a freed slot is reused', async () => {
+    const { dir, cleanup } = await tempDir();
+    const l = new Listener({
+      name: 'test', address: { kind: 'unix', path: path.join(dir, 'l.sock') }, handler: echoUntilBye,
+      limits: { maxConnections: 1, perClient: 1 },
+      turnaway: (why) => `no: ${why.kind}\r\n`,
+    }, silentLogger);
+    await l.start();
+    const read = (s: net.Socket) => new Promise<string>((resolve) => {
+      let all = '';
+      s.on('data', (d: Buffer) => (all += d.toString()));
+      s.once('data', () => setImmediate(() => resolve(all)));
+      s.once('close', () => resolve(all));
+    });
+    const first = net.connect(path.join(dir, 'l.sock'));
+    expect(await read(first)).toBe('hello\r\n');
+    const second = net.connect(path.join(dir, 'l.sock'));
+    const closed = once(second, 'close');
+    expect(await read(second)).toBe('no: listener-full\r\n');
+    await closed;
+    expect(l.admittedConnections).toBe(1);
+    first.write('bye\r\n');
+    await once(first, 'close');
+    await eventually(async () => l.admittedConnections, (n) => n === 0);
+    const third = net.connect(path.join(dir, 'l.sock'));
+    expect(await read(third)).toBe('hello\r\n');
+    third.destroy();
+    await l.stop(0);
+    await cleanup();
   });
 });
 

@@ -78,7 +78,7 @@ describe('port 25 checks: SPF/DKIM/DMARC, DNSBL, TLDs, bcc maps', () => {
     const policy = (mynetworks: string[]): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 10, heloRequired: true, rejectInvalidHelo: true,
       rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true,
-      rejectSenderTlds: ['xyz', 'co.evil'], connectionLimit: 0, messageRateLimit: 0, recipientRateLimit: 0,
+      rejectSenderTlds: ['xyz', 'co.evil'], messageRateLimit: 0, recipientRateLimit: 0,
     });
     const bcc = new BccMaps({ 'boss@pass.example': 'archive@example.test', '@soft.example': 'audit@elsewhere.example' }, { 'alice@example.test': 'archive@example.test' }, '+');
     const setups = [

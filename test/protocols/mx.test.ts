@@ -6,6 +6,7 @@ import { NetworkList } from '../../src/core/cidr.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Listener } from '../../src/daemon/listener.js';
 import { TLS_CIPHERS, TlsCertificates } from '../../src/daemon/tls.js';
+import { smtpTurnaway } from '../../src/protocols/smtp/turnaway.js';
 import { PasswordHasher } from '../../src/directory/schemes/index.js';
 import { MxService, type MxPolicy } from '../../src/protocols/smtp/mx.js';
 import { Router } from '../../src/delivery/routing.js';
@@ -41,7 +42,7 @@ describe('SMTP on port 25 (MX)', () => {
     let delivery, directory;
     ({ delivery, directory, hasher } = await mailFixture(dir, 'alice@example.test:{PLAIN}x:::::\nbob@example.test:{PLAIN}x:::::\n', 'team@example.test alice@example.test, bob@example.test\n'));
     const certs = new TlsCertificates({ cert: '', key: '', dataDir: dir, hostname: 'mx.example.test' }, silentLogger);
-    const policy = (mynetworks: string[], limits = { connectionLimit: 10, messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
+    const policy = (mynetworks: string[], limits = { messageRateLimit: 100, recipientRateLimit: 200 }): MxPolicy => ({
       mynetworks: new NetworkList(mynetworks), recipientLimit: 3, heloRequired: true, rejectInvalidHelo: true,
       rejectNonFqdnHelo: true, rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true, rejectSenderTlds: [],
       ...limits,
@@ -54,7 +55,7 @@ describe('SMTP on port 25 (MX)', () => {
     });
     spool = new Spool(path.join(dir, 'queue'));
     await spool.init();
-    const tight = { connectionLimit: 2, messageRateLimit: 3, recipientRateLimit: 4 };
+    const tight = { messageRateLimit: 3, recipientRateLimit: 4 };
     for (const [nets, limits] of [[[], undefined], [['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'], undefined], [[], tight], [['127.0.0.0/8'], tight]] as const) {
       const mx = new MxService({
         hostname: 'mx.example.test', maxMessageSize: 3000, policy: policy([...nets], limits), log: silentLogger,
@@ -63,7 +64,12 @@ describe('SMTP on port 25 (MX)', () => {
         tls: { options: () => ({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }), attach: (s) => certs.attach(s) },
         now: () => new Date('2026-11-23T12:00:00Z'),
       });
-      const l = new Listener({ name: 'smtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s, adopt) => mx.handle(s, adopt) }, silentLogger);
+      // The per-client connection limit is the listener's (as compose.ts sets it up).
+      const exempt = new NetworkList([...nets]);
+      const l = new Listener({
+        name: 'smtp', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, handler: (s, adopt) => mx.handle(s, adopt),
+        ...(limits ? { limits: { maxConnections: 100, perClient: 2, exempt: (ip: string) => exempt.has(ip) }, turnaway: smtpTurnaway('mx.example.test', 'SMTP') } : {}),
+      }, silentLogger);
       await l.start();
       listeners.push(l);
     }

@@ -54,7 +54,7 @@ describe('SMTP connections: greeting, greet pause, unix sockets', () => {
         policy: {
           mynetworks: new NetworkList([]), recipientLimit: 10, heloRequired: true, rejectInvalidHelo: true, rejectNonFqdnHelo: true,
           rejectNonFqdnSender: true, rejectNonFqdnRecipient: true, rejectUnknownSenderDomain: true, rejectSenderTlds: [],
-          connectionLimit: 0, messageRateLimit: 0, recipientRateLimit: 0, ...policy,
+          messageRateLimit: 0, recipientRateLimit: 0, ...policy,
         },
         router: new Router(fx.delivery, spool, undefined, silentLogger), senderDomains: new DnsSenderDomainCheck(dns, fx.directory),
         messageRate: new RateWindow(60_000), recipientRate: new RateWindow(60_000),

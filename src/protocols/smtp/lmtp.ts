@@ -14,7 +14,7 @@ import type { SessionLimits } from './server-adapter.js';
 import { type SmtpContext, SmtpService, type SmtpServiceOptions, envelopeOf } from './smtp-service.js';
 
 export interface LmtpOptions {
-  /** smtpd_timeout and max clients (server-adapter.ts). */
+  /** smtpd_timeout and the STARTTLS handshake timeout (server-adapter.ts); connection limits are the listener's. */
   limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;

@@ -46,8 +46,10 @@ export interface MxPolicy {
   rejectUnknownSenderDomain: boolean;
   /** check_sender_access with a rejected-TLD table: sender domains ending in these are refused. */
   rejectSenderTlds: readonly string[];
-  /** Per client IP; 0 = no limit; mynetworks exempt. Rates count within the counters' window. */
-  connectionLimit: number;
+  /**
+   * Per client IP; 0 = no limit; mynetworks exempt. Rates count within the counters' window.
+   * (The per-IP connection limit is the listener's: daemon/listener.ts, counted from accept.)
+   */
   messageRateLimit: number;
   recipientRateLimit: number;
   /** postscreen_greet_wait (ms, 0 = greet at once) and postscreen_greet_action. */
@@ -56,7 +58,7 @@ export interface MxPolicy {
 }
 
 export interface MxOptions {
-  /** smtpd_timeout and max clients (server-adapter.ts). */
+  /** smtpd_timeout and the STARTTLS handshake timeout (server-adapter.ts). */
   limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;
@@ -85,8 +87,6 @@ interface MxTransaction {
 }
 
 export class MxService extends SmtpService<MxTransaction> {
-  /** Open connections per client IP (smtpd_client_connection_count_limit). */
-  private readonly open = new Map<string, number>();
   /** The DNSBL verdict, looked up once per connection. */
   private readonly listed = new WeakMap<SmtpContext<MxTransaction>, Promise<Refusal | null>>();
   /** Where `RCPT TO:<postmaster>` goes. */
@@ -100,7 +100,7 @@ export class MxService extends SmtpService<MxTransaction> {
         banner: 'tsmail',
         maxMessageSize: opts.maxMessageSize,
         limits: {
-          ...(opts.limits ?? { timeoutMs: 300_000, maxClients: 100 }),
+          ...(opts.limits ?? { timeoutMs: 300_000 }),
           maxRecipients: p.recipientLimit,
           ...(p.greetPauseMs ? { greetPause: { ms: p.greetPauseMs, action: p.greetAction ?? 'enforce', exempt: (ip: string) => p.mynetworks.has(ip) } } : {}),
         },
@@ -109,8 +109,6 @@ export class MxService extends SmtpService<MxTransaction> {
         sessionIds: opts.sessionIds,
       },
       {
-        connect: (ctx) => this.connect(ctx),
-        close: (ctx) => this.close(ctx),
         mailFrom: (ctx, address) => this.mailFrom(ctx, address),
         rcptTo: (ctx, address) => this.rcpt(ctx, address),
         data: (ctx, stream) => this.data(ctx, stream),
@@ -121,22 +119,6 @@ export class MxService extends SmtpService<MxTransaction> {
 
   private trusted(ctx: SmtpContext<MxTransaction>): boolean {
     return this.opts.policy.mynetworks.has(ctx.session.remoteAddress);
-  }
-
-  private connect(ctx: SmtpContext<MxTransaction>): Refusal | null {
-    const ip = ctx.session.remoteAddress;
-    const n = (this.open.get(ip) ?? 0) + 1;
-    this.open.set(ip, n);
-    const limit = this.opts.policy.connectionLimit;
-    if (limit > 0 && n > limit && !this.trusted(ctx)) return { kind: 'too-many-connections' };
-    return null;
-  }
-
-  private close(ctx: SmtpContext<MxTransaction>): void {
-    const ip = ctx.session.remoteAddress;
-    const n = (this.open.get(ip) ?? 1) - 1;
-    if (n > 0) this.open.set(ip, n);
-    else this.open.delete(ip);
   }
 
   private async mailFrom(ctx: SmtpContext<MxTransaction>, address: SMTPServerAddress): Promise<Refusal | null> {

@@ -17,7 +17,6 @@ export interface SmtpReply {
 /** Why a command is refused, by meaning; `reply()` words it. */
 export type Refusal =
   // connection
-  | { kind: 'too-many-connections' }
   | { kind: 'banned' }
   /** postscreen's pregreet test failed (greet_action = enforce): every RCPT is refused. */
   | { kind: 'early-talker' }
@@ -70,7 +69,6 @@ export const TEMP_FAILURE: SmtpReply = { code: 451, text: '4.3.0 Temporary failu
 /** The reply for a refusal. */
 export function reply(r: Refusal): SmtpReply {
   switch (r.kind) {
-    case 'too-many-connections': return { code: 421, text: '4.7.0 Error: too many connections from your address' };
     case 'banned': return { code: 421, text: '4.7.0 Too many failed logins from your address, try again later' };
     case 'early-talker': return { code: 550, text: '5.5.1 Protocol error' };
     case 'unsupported-parameter': return { code: 555, text: `5.5.4 Unsupported option: ${r.parameter}` };

@@ -57,8 +57,13 @@ export interface GreetPause {
 export interface SessionLimits {
   /** Idle time allowed while waiting for the client (ms). */
   timeoutMs: number;
-  /** Connections served at once by this listener; more get `421`. */
-  maxClients: number;
+  /**
+   * How long a STARTTLS handshake may take (ms); default: `timeoutMs`. A client that says STARTTLS
+   * and then never completes the handshake holds a connection slot and a descriptor: it gets far
+   * less time than an idle client (Postfix: smtpd_starttls_timeout). The connection limits are
+   * the listener's (daemon/listener.ts), counted from accept.
+   */
+  handshakeTimeoutMs?: number;
   /** smtpd_recipient_limit: recipients per transaction, more get `452 4.5.3` (default 1000). */
   maxRecipients?: number;
   /** Port 25 only; none: greeted at once. */
@@ -122,8 +127,6 @@ function ownReply(connection: SMTPConnection, code: number, data: unknown): [num
     }
     // Beyond smtp-server's 16 KB its parser gives up on the connection.
     if (data === 'Error: Command line too long') return [421, `4.7.0 ${name} Error: line too long`];
-    // RFC 3463 X.3.2: not accepting messages because of excessive load.
-    if (data.endsWith(' Too many connected clients, try again in a moment')) return [421, `4.3.2 ${name} Error: too many connections, try again later`];
   }
   // Postfix: DATA inside a transaction without an accepted recipient (RFC 5321 3.3 allows 503 or 554).
   if (code === 503 && data === 'Error: need RCPT command' && connection.session.envelope?.mailFrom) {
@@ -139,6 +142,7 @@ export class AdaptedSmtpServer extends SMTPServer {
   private readonly earlyTalkers = new WeakSet<SMTPServerSession>();
   private readonly greetPause: GreetPause | undefined;
   private readonly errorLimits: ErrorLimits | undefined;
+  private readonly handshakeTimeoutMs: number | undefined;
 
   /**
    * `onEnd`: called once per session when it ends, as soon as either side closes it. smtp-server's
@@ -156,7 +160,7 @@ export class AdaptedSmtpServer extends SMTPServer {
     super({
       ...options,
       disabledCommands: [...(options.disabledCommands ?? []), 'HELP', 'WIZ', 'SHELL', 'KILL'],
-      ...(limits ? { socketTimeout: limits.timeoutMs, maxClients: limits.maxClients } : {}),
+      ...(limits ? { socketTimeout: limits.timeoutMs } : {}),
       // smtp-server's own limit lets repeated addresses through: countRecipients applies it.
       maxRecipients: 0,
       onRcptTo: countRecipients(maxRecipients, options.onRcptTo ?? ((_address, _session, cb) => setImmediate(cb))),
@@ -170,6 +174,7 @@ export class AdaptedSmtpServer extends SMTPServer {
     this.adopters = adopters;
     this.greetPause = limits?.greetPause && limits.greetPause.ms > 0 ? limits.greetPause : undefined;
     this.errorLimits = limits?.errors;
+    this.handshakeTimeoutMs = limits?.handshakeTimeoutMs ?? limits?.timeoutMs;
   }
 
   /** True when the client of this session talked before the greeting. */
@@ -219,16 +224,15 @@ export class AdaptedSmtpServer extends SMTPServer {
       onCommand(line, next);
     };
     if (this.errorLimits) limitErrors(connection, this.errorLimits);
-    if (adopt) {
-      const upgrade = connection.upgrade.bind(connection);
-      connection.upgrade = (callback, secureCallback) => {
-        upgrade(callback, secureCallback);
-        // upgrade() strips every listener off the plain socket, the listener's 'close' among
-        // them: without telling it again, a handshake that never completes leaves the listener
-        // counting a connection that is gone, and shutdown waits for it forever.
-        adopt(socket as net.Socket);
-      };
-    }
+    const upgrade = connection.upgrade.bind(connection);
+    connection.upgrade = (callback, secureCallback) => {
+      upgrade(callback, secureCallback);
+      // upgrade() strips every listener off the plain socket, the listener's 'close' among
+      // them: without telling it again, a handshake that never completes leaves the listener
+      // counting a connection that is gone, and shutdown waits for it forever.
+      adopt?.(socket as net.Socket);
+      this.limitHandshake(connection, socket);
+    };
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -269,14 +273,27 @@ export class AdaptedSmtpServer extends SMTPServer {
   }
 
   /**
-   * SMTPConnection.init() without its fixed 100 ms pause: the listeners are set up, the client
-   * limit checked, and the greeting sent at once, or after the greet pause.
+   * STARTTLS: the handshake must be done within `handshakeTimeoutMs`, else the connection is cut
+   * (smtp-server would wait its whole idle timeout). The plain socket carries the handshake:
+   * destroying it ends the TLS socket and the session with it.
+   */
+  private limitHandshake(connection: SMTPConnection, socket: net.Socket): void {
+    const ms = this.handshakeTimeoutMs;
+    if (!ms) return;
+    const timer = setTimeout(() => {
+      if (connection.secure || connection._closed) return;
+      socket.destroy();
+    }, ms);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * SMTPConnection.init() without its fixed 100 ms pause: the listeners are set up and the
+   * greeting sent at once, or after the greet pause. (Connection limits are the listener's.)
    */
   private init(connection: SMTPConnection): void {
     connection._setListeners(() => {
-      if (this.options.maxClients && this.connections.size > this.options.maxClients) {
-        return connection.send(421, `${connection.name} Too many connected clients, try again in a moment`, false);
-      }
       const pause = this.greetPause;
       if (!pause || pause.exempt(connection.remoteAddress)) return connection.connectionReady();
       const timer = setTimeout(() => {
