@@ -36,6 +36,9 @@ describe('crypt pool fairness (real daemon, 465)', () => {
       security: { ignoreip: [], auth_max_failures: 1000, auth_failure_delay: 0 },
       // no verify cache: every check is computed
       directory: { auth_cache_ttl: 0 },
+      // An attacker with more connections than the per-IP limit (10) allows: the limit is another
+      // test's subject; this one is about the crypt pool.
+      smtp: { client_connection_count_limit: 50 },
     });
   });
   afterAll(async () => {

@@ -24,7 +24,7 @@ import type { SessionLimits } from './server-adapter.js';
 import { type SmtpContext, SmtpService, type SmtpServiceOptions, envelopeOf } from './smtp-service.js';
 
 export interface SubmissionOptions {
-  /** smtpd_timeout, max clients and smtpd_recipient_limit (server-adapter.ts). */
+  /** smtpd_timeout, TLS handshake timeout, error limits and smtpd_recipient_limit (server-adapter.ts). */
   limits?: SessionLimits;
   hostname: string;
   maxMessageSize: number;
