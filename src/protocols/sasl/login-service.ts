@@ -38,6 +38,8 @@ export interface LoginServiceOptions {
   log: Logger;
   /** Waits before a failure reply; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds on a monotonic clock; injectable for tests. */
+  clock?: () => number;
 }
 
 const DEFAULT_MAX_FAILURES_PER_CONNECTION = 3;
@@ -66,6 +68,7 @@ export class LoginSession {
   private readonly watch: { close(): void };
   private readonly maxFailures: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: () => number;
 
   constructor(
     private readonly ip: string,
@@ -74,6 +77,7 @@ export class LoginSession {
   ) {
     this.maxFailures = opts.maxFailuresPerConnection ?? DEFAULT_MAX_FAILURES_PER_CONNECTION;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.clock = opts.clock ?? (() => performance.now());
     this.watch = opts.guard.watch(ip, () => {
       if (!this.attempting) onBanned();
     });
@@ -84,8 +88,9 @@ export class LoginSession {
     // Every attempt, on every connection: a ban that began after connect holds too.
     if (guard.isBanned(this.ip)) return { kind: 'banned' };
     this.attempting = true;
+    const started = this.clock();
     try {
-      if (attempt.kind === 'refused') return await this.fail(attempt.reason, attempt.username ?? null);
+      if (attempt.kind === 'refused') return await this.fail(attempt.reason, attempt.username ?? null, started);
       const { username, password } = attempt.credentials;
       let user: MailUser | null;
       try {
@@ -99,7 +104,7 @@ export class LoginSession {
         if (!user) guard.failure(this.ip, username);
         return { kind: 'banned' };
       }
-      return user ? { kind: 'ok', user } : await this.fail('unknown user or wrong password', username);
+      return user ? { kind: 'ok', user } : await this.fail('unknown user or wrong password', username, started);
     } finally {
       this.attempting = false;
     }
@@ -110,14 +115,21 @@ export class LoginSession {
     this.watch.close();
   }
 
-  private async fail(reason: string, account: string | null): Promise<LoginResult> {
+  /**
+   * The failure delay counts from the attempt's start, not from the end of the password check:
+   * a user that does not exist (checked against the dummy hash, made on first use), a hash of
+   * another cost (bcrypt 12 beside SHA512-CRYPT) or a busy crypt pool then all answer at the same
+   * moment, as Dovecot's failures, flushed every auth_failure_delay, do.
+   */
+  private async fail(reason: string, account: string | null, started: number): Promise<LoginResult> {
     const { guard } = this.opts;
     this.failures++;
     const wasBanned = guard.isBanned(this.ip);
     const delay = guard.failure(this.ip, account);
     // This failure started the ban: it is answered as a failure, and the next attempt meets the ban.
     const startedBan = !wasBanned && guard.isBanned(this.ip);
-    if (delay > 0) await this.sleep(delay);
+    const wait = delay - (this.clock() - started);
+    if (wait > 0) await this.sleep(wait);
     // Banned meanwhile by another session's failure: this one closes like every other.
     if (!startedBan && guard.isBanned(this.ip)) return { kind: 'banned' };
     return { kind: 'failed', reason, disconnect: this.failures >= this.maxFailures };
