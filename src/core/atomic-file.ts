@@ -7,14 +7,20 @@ import { TempFailure } from './errors.js';
 /**
  * Replaces `file` with `data` so that readers see either the old or the new content, and the
  * new content survives a crash once this resolves: write a temp file, fsync it, rename over the
- * original, fsync the directory. Keeps the old file's mode (e.g. 0600 for a passwd-file).
+ * original, fsync the directory. Keeps the old file's mode (e.g. 0600 for a passwd-file) and, when
+ * run as root, its owner and group: `tsmail user add` run by root must leave a passwd-file made
+ * readable to the service user (`chgrp vmail users; chmod 0640 users`) readable to it.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, defaultMode = 0o600): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const mode = await stat(file).then((s) => s.mode & 0o7777, () => defaultMode);
+  const old = await stat(file).catch(() => null);
+  const mode = old ? old.mode & 0o7777 : defaultMode;
   const fh = await open(tmp, 'wx', mode);
   try {
+    if (old && process.getuid?.() === 0 && (old.uid !== 0 || old.gid !== 0)) await fh.chown(old.uid, old.gid);
+    // open()'s mode passes through the umask: a group-writable file would lose its g+w.
+    if (old) await fh.chmod(mode);
     await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
