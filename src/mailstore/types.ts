@@ -71,8 +71,28 @@ export interface FolderChanges {
 export interface Folder {
   readonly name: string;
   status(): FolderStatus;
-  /** All messages in UID order: the session's view after the last sync(). */
+  /**
+   * All messages in UID order: the session's view after the last sync().
+   * @deprecated builds an object per message; protocols use count/uidAt/seqOf/meta.
+   */
   messages(): readonly MessageMeta[];
+  /** Messages in this session's view (after the last sync()); sequence numbers are 1..count(). */
+  count(): number;
+  /** UID of sequence number `seq` (1-based) in this session's view. */
+  uidAt(seq: number): number;
+  /** Sequence number of `uid` in this session's view, or 0 when it is not in the view. */
+  seqOf(uid: number): number;
+  /** The message's current state, or undefined once it has left the folder (expunged elsewhere). */
+  meta(uid: number): MessageMeta | undefined;
+  /** IMAP4rev1 \Recent: whether this session is the one that first saw the message. */
+  isRecent(uid: number): boolean;
+  /**
+   * Per-message data derived from the (immutable) message file, e.g. the IMAP ENVELOPE and
+   * BODYSTRUCTURE strings, kept in the folder's index and shared by every session, so a big
+   * folder is parsed once and not once per client (Dovecot's dovecot.index.cache).
+   */
+  cacheGet(uid: number, key: string): string | undefined;
+  cacheSet(uid: number, key: string, value: string): void;
   /** Picks up changes from other sessions and outside writers (new/ deliveries, Dovecot). */
   sync(): Promise<FolderChanges>;
   /** The message as RFC 5322 bytes with CRLF line ends; `range` in those bytes. */

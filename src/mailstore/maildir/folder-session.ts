@@ -62,11 +62,11 @@ export class MaildirFolder implements Folder {
     for (const uid of this.state.claimRecent()) this.recent.add(uid);
     if (this.view.length === 0) {
       // First look (SELECT): everything is new to this session; no diff to compute.
-      this.view = this.state.messages.map((e) => this.meta(e));
+      this.view = this.state.messages.map((e) => this.metaOf(e));
       return { added: this.view.map((m) => m.uid), flagged: [], expunged: [] };
     }
     const before = new Map(this.view.map((m) => [m.uid, m]));
-    const next = this.state.messages.map((e) => this.meta(e));
+    const next = this.state.messages.map((e) => this.metaOf(e));
     const changes: FolderChanges = { added: [], flagged: [], expunged: [] };
     const now = new Set<number>();
     for (const m of next) {
@@ -85,6 +85,40 @@ export class MaildirFolder implements Folder {
 
   isRecent(uid: number): boolean {
     return this.recent.has(uid);
+  }
+
+  count(): number {
+    return this.view.length;
+  }
+
+  uidAt(seq: number): number {
+    return this.view[seq - 1]?.uid ?? 0;
+  }
+
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.view.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.view[mid]!.uid;
+      if (u === uid) return mid + 1;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  meta(uid: number): MessageMeta | undefined {
+    const e = this.state.entry(uid);
+    return e ? this.state.meta(e) : undefined;
+  }
+
+  cacheGet(uid: number, key: string): string | undefined {
+    return this.state.cacheGet(uid, key);
+  }
+
+  cacheSet(uid: number, key: string, value: string): void {
+    this.state.cacheSet(uid, key, value);
   }
 
   async read(uid: number, range?: { start: number; end?: number }): Promise<import('node:stream').Readable> {
@@ -123,7 +157,7 @@ export class MaildirFolder implements Folder {
           for (const l of letters) mode === 'remove' ? kw.delete(l) : kw.add(l);
           return formatFlags(system, [...kw].join('')) + cur.unknown;
         };
-        if (await this.state.renameFlags(e, apply)) changed.push(this.meta(e));
+        if (await this.state.renameFlags(e, apply)) changed.push(this.metaOf(e));
       }
       if (changed.length) this.state.emit({ added: [], flagged: changed.map((m) => m.uid), expunged: [] });
       return { changed, failed };
@@ -203,7 +237,7 @@ export class MaildirFolder implements Folder {
     this.changeListeners.clear();
   }
 
-  private meta(e: FolderEntry): MessageMeta {
+  private metaOf(e: FolderEntry): MessageMeta {
     return this.state.meta(e);
   }
 }

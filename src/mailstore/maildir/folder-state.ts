@@ -109,6 +109,23 @@ export class FolderState {
     return value;
   }
 
+  /**
+   * Derived per-message data (IMAP ENVELOPE/BODYSTRUCTURE); in memory for now, dropped with the
+   * entry. TODO(issue 11): persist with the index.
+   */
+  private readonly derived = new Map<number, Map<string, string>>();
+
+  cacheGet(uid: number, key: string): string | undefined {
+    return this.derived.get(uid)?.get(key);
+  }
+
+  cacheSet(uid: number, key: string, value: string): void {
+    if (!this.byUid.has(uid)) return;
+    let m = this.derived.get(uid);
+    if (!m) this.derived.set(uid, (m = new Map()));
+    m.set(key, value);
+  }
+
   entry(uid: number): FolderEntry | undefined {
     return this.byUid.get(uid);
   }
@@ -466,6 +483,7 @@ export class FolderState {
   private forget(e: FolderEntry): void {
     this.byBase.delete(e.base);
     this.byUid.delete(e.uid);
+    this.derived.delete(e.uid);
     this.unclaimedRecent.delete(e.uid);
     this.gone.add(e.base);
     const at = this.entries.indexOf(e);
