@@ -37,11 +37,11 @@ interface Head {
 
 /** `tag SP command-name`; throws with `tag` known when possible. */
 function readHead(r: Reader, state: { tag?: string; name?: string }): Head {
-  const tag = r.word((c) => c > 0x20 && c < 0x7f).toString();
+  const tag = r.word((c) => c !== 0x20);
   if (!isValidTag(tag)) throw new ParseError('Invalid tag');
   state.tag = tag;
   if (r.atEnd()) throw new ParseError('Missing command name');
-  r.sp();
+  r.pos++;
   let name = r.word(isNameChar).toUpperCase();
   if (name === '' || (!r.atEnd() && r.peek() !== 0x20)) throw new ParseError('Invalid command name');
   if (name === 'UID') {

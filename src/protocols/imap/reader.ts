@@ -65,22 +65,31 @@ export class Reader {
     if (!this.take(c)) throw new ParseError(this.atEnd() ? `Missing ${what}` : `Expected ${what}`);
   }
 
+  /** One SP between arguments (further spaces are skipped, as Dovecot does). */
   sp(): void {
     if (this.atEnd()) throw new ParseError('Missing arguments');
     if (!this.take(SP)) throw new ParseError('Invalid arguments');
+    while (this.take(SP));
+    if (this.atEnd()) throw new ParseError('Missing arguments');
   }
 
-  /** A space followed by more, or the end of the command (nothing consumed). */
-  more(): boolean {
-    if (this.atEnd()) return false;
-    this.sp();
-    if (this.atEnd()) throw new ParseError('Missing arguments');
+  /** Only spaces are left (Dovecot ignores trailing spaces). */
+  private onlySpaces(): boolean {
+    for (let i = this.pos; i < this.end; i++) if (this.buf[i] !== SP) return false;
     return true;
   }
 
-  /** Nothing may follow. */
+  /** A space followed by more (consumed), or the end of the command (false). */
+  more(): boolean {
+    if (this.onlySpaces()) return false;
+    this.sp();
+    return true;
+  }
+
+  /** Nothing (but spaces) may follow. */
   finish(): void {
-    if (!this.atEnd()) throw new ParseError('Unexpected arguments');
+    if (!this.onlySpaces()) throw new ParseError('Unexpected arguments');
+    this.pos = this.end;
   }
 
   private run(pred: (c: number) => boolean): string {

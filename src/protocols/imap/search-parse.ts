@@ -2,6 +2,7 @@
  * SEARCH criteria (RFC 9051 6.4.4, RFC 3501 6.4.4, RFC 7162 3.1.5 MODSEQ) and the RFC 4731 /
  * RFC 9051 RETURN options. Several keys in a row, and keys in parentheses, are ANDed.
  */
+import { isUtf8 } from 'node:buffer';
 import { readSearchDate } from './datetime.js';
 import { readFlag } from './flags.js';
 import { ParseError, type Reader } from './reader.js';
@@ -47,20 +48,28 @@ function param(r: Reader, key: string): void {
   if (r.atEnd() || r.peek() === 0x29) throw new ParseError(`Missing parameter for search key (for search key: ${key})`);
 }
 
-function astringParam(r: Reader, key: string): Buffer {
+/** Per-command parsing context. */
+interface Ctx {
+  /** CHARSET UTF-8 / US-ASCII (or none): strings must be UTF-8 (Dovecot refuses others too). */
+  utf8: boolean;
+}
+
+function astringParam(r: Reader, key: string, ctx: Ctx): Buffer {
   param(r, key);
-  return r.astring();
+  const value = r.astring();
+  if (ctx.utf8 && !isUtf8(value)) throw new ParseError(`Invalid search string (for search key: ${key}): not UTF-8`);
+  return value;
 }
 
 /** A key that needs another key after it (NOT, OR). */
-function subKey(r: Reader, depth: number): SearchKey {
+function subKey(r: Reader, depth: number, ctx: Ctx): SearchKey {
   if (r.atEnd() || r.peek() === 0x29) throw new ParseError('Missing argument');
   r.sp();
   if (r.atEnd() || r.peek() === 0x29) throw new ParseError('Missing argument');
-  return readKey(r, depth + 1);
+  return readKey(r, depth + 1, ctx);
 }
 
-function readKey(r: Reader, depth: number): SearchKey {
+function readKey(r: Reader, depth: number, ctx: Ctx): SearchKey {
   if (depth > MAX_DEPTH) throw new ParseError('Search key nesting too deep');
   const c = r.peek();
   if (c === 0x28) {
@@ -68,7 +77,7 @@ function readKey(r: Reader, depth: number): SearchKey {
     if (r.take(0x29)) throw new ParseError('No search parameters inside list');
     const keys: SearchKey[] = [];
     for (;;) {
-      keys.push(readKey(r, depth + 1));
+      keys.push(readKey(r, depth + 1, ctx));
       if (r.take(0x29)) break;
       if (r.atEnd()) throw new ParseError("Missing ')'");
       r.sp();
@@ -82,7 +91,7 @@ function readKey(r: Reader, depth: number): SearchKey {
   const fixed = NULLARY[name];
   if (fixed) return { ...fixed };
   const header = HEADER_KEYS[name];
-  if (header) return { kind: 'header', field: header, value: astringParam(r, name) };
+  if (header) return { kind: 'header', field: header, value: astringParam(r, name, ctx) };
   const date = DATE_KEYS[name];
   if (date) {
     param(r, name);
@@ -91,11 +100,11 @@ function readKey(r: Reader, depth: number): SearchKey {
   switch (name) {
     case 'BODY':
     case 'TEXT':
-      return { kind: name === 'BODY' ? 'body' : 'text', value: astringParam(r, name) };
+      return { kind: name === 'BODY' ? 'body' : 'text', value: astringParam(r, name, ctx) };
     case 'HEADER': {
-      const field = astringParam(r, name);
+      const field = astringParam(r, name, ctx);
       if (field.some((b) => b <= 0x20 || b >= 0x7f || b === 0x3a)) throw new ParseError('Invalid header field name');
-      return { kind: 'header', field: field.toString('latin1'), value: astringParam(r, name) };
+      return { kind: 'header', field: field.toString('latin1'), value: astringParam(r, name, ctx) };
     }
     case 'KEYWORD':
     case 'UNKEYWORD': {
@@ -119,10 +128,10 @@ function readKey(r: Reader, depth: number): SearchKey {
       param(r, name);
       return { kind: 'uid', set: readSequenceSet(r, 'Invalid UID messageset') };
     case 'NOT':
-      return { kind: 'not', key: subKey(r, depth) };
+      return { kind: 'not', key: subKey(r, depth, ctx) };
     case 'OR': {
-      const a = subKey(r, depth);
-      return { kind: 'or', a, b: subKey(r, depth) };
+      const a = subKey(r, depth, ctx);
+      return { kind: 'or', a, b: subKey(r, depth, ctx) };
     }
     case 'MODSEQ':
       return readModseq(r);
@@ -190,13 +199,12 @@ export function readSearchArgs(r: Reader): SearchArgs {
   } else {
     r.pos = save;
   }
+  const ctx: Ctx = { utf8: out.charset === undefined || out.charset === 'UTF-8' || out.charset === 'US-ASCII' };
   const keys: SearchKey[] = [];
   for (;;) {
-    keys.push(readKey(r, 0));
-    if (r.atEnd()) break;
+    keys.push(readKey(r, 0, ctx));
     if (r.peek() === 0x29) throw new ParseError("Unexpected ')'");
-    r.sp();
-    if (r.atEnd()) break; // Dovecot tolerates a trailing space
+    if (!r.more()) break;
   }
   out.criteria = keys.length === 1 ? keys[0]! : { kind: 'and', keys };
   return out as SearchArgs;

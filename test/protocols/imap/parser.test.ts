@@ -74,7 +74,8 @@ describe('LOGIN and AUTHENTICATE', () => {
     expect(bad('a LOGIN (bob) pw')).toMatch(/LOGIN: /);
     expect(bad('a LOGIN {10}\r\nbob pw')).toBe('Error in IMAP command LOGIN: Literal is shorter than announced');
     expect(bad('a LOGIN {3} bob pw')).toBe('Error in IMAP command LOGIN: Missing CRLF after literal size');
-    expect(bad('a LOGIN bob  pw')).toMatch(/LOGIN/);
+    // Dovecot skips extra spaces between arguments and after the last one.
+    expect(ok('a LOGIN bob  pw ')).toEqual({ name: 'LOGIN', user: b('bob'), password: b('pw') });
   });
 
   it('AUTHENTICATE with and without SASL-IR (RFC 4959), "=" for an empty response', () => {
@@ -355,6 +356,144 @@ describe('APPEND head', () => {
     expect(head('+ APPEND INBOX {3}\r\n')).toEqual({ ok: false, message: 'Error in IMAP command: Invalid tag' });
     expect(head('a NOOP {3}\r\n')).toMatchObject({ ok: false, tag: 'a' });
     expect(parse('a APPEND INBOX')).toEqual({ ok: false, tag: 'a', message: 'Error in IMAP command APPEND: Missing message size' });
+  });
+});
+
+describe('SEARCH', () => {
+  const crit = (line: string, utf8 = false) => (ok(`a SEARCH ${line}`, utf8) as Extract<Command, { name: 'SEARCH' }>).criteria;
+  const day = (s: string) => new Date(`${s}T00:00:00Z`);
+
+  it('flag keys', () => {
+    const flags: Array<[string, string, boolean]> = [
+      ['ANSWERED', '\\Answered', true],
+      ['DELETED', '\\Deleted', true],
+      ['DRAFT', '\\Draft', true],
+      ['FLAGGED', '\\Flagged', true],
+      ['SEEN', '\\Seen', true],
+      ['RECENT', '\\Recent', true],
+      ['UNANSWERED', '\\Answered', false],
+      ['UNDELETED', '\\Deleted', false],
+      ['UNDRAFT', '\\Draft', false],
+      ['UNFLAGGED', '\\Flagged', false],
+      ['UNSEEN', '\\Seen', false],
+    ];
+    for (const [key, flag, set] of flags) expect(crit(key.toLowerCase()), key).toEqual({ kind: 'flag', flag, set });
+    expect(crit('NEW')).toEqual({ kind: 'new' });
+    expect(crit('OLD')).toEqual({ kind: 'old' });
+    expect(crit('ALL')).toEqual({ kind: 'all' });
+    expect(crit('KEYWORD $Junk')).toEqual({ kind: 'flag', flag: '$Junk', set: true });
+    expect(crit('UNKEYWORD foo')).toEqual({ kind: 'flag', flag: 'foo', set: false });
+    expect(crit('KEYWORD \\Seen')).toEqual({ kind: 'flag', flag: '\\Seen', set: true });
+  });
+
+  it('string keys: header fields, BODY, TEXT; strings are bytes', () => {
+    expect(crit('FROM bob')).toEqual({ kind: 'header', field: 'From', value: b('bob') });
+    expect(crit('TO "a b"')).toEqual({ kind: 'header', field: 'To', value: b('a b') });
+    expect(crit('CC x BCC y')).toEqual({ kind: 'and', keys: [{ kind: 'header', field: 'Cc', value: b('x') }, { kind: 'header', field: 'Bcc', value: b('y') }] });
+    expect(crit('SUBJECT {5}\r\nh\u00c3\u00a4i!')).toEqual({ kind: 'header', field: 'Subject', value: Buffer.from([0x68, 0xc3, 0xa4, 0x69, 0x21]) });
+    expect(crit('HEADER X-Spam-Flag YES')).toEqual({ kind: 'header', field: 'X-Spam-Flag', value: b('YES') });
+    expect(crit('HEADER Message-ID ""')).toEqual({ kind: 'header', field: 'Message-ID', value: b('') });
+    expect(crit('BODY "x y"')).toEqual({ kind: 'body', value: b('x y') });
+    expect(crit('TEXT z')).toEqual({ kind: 'text', value: b('z') });
+    expect(crit('SUBJECT "\u00c3\u00a4"')).toEqual({ kind: 'header', field: 'Subject', value: Buffer.from([0xc3, 0xa4]) });
+  });
+
+  it('strings must be UTF-8 unless another CHARSET is named', () => {
+    expect(bad('a SEARCH SUBJECT "\u00ff"')).toMatch(/SEARCH: Invalid search string .*not UTF-8/);
+    expect(bad('a SEARCH CHARSET UTF-8 BODY {1}\r\n\u00ff')).toMatch(/not UTF-8/);
+    expect(ok('a SEARCH CHARSET ISO-8859-1 SUBJECT "\u00ff"')).toMatchObject({ charset: 'ISO-8859-1', criteria: { value: Buffer.from([0xff]) } });
+  });
+
+  it('date keys (calendar days as UTC midnight)', () => {
+    expect(crit('BEFORE 1-Feb-2020')).toEqual({ kind: 'date', which: 'internal', op: 'before', date: day('2020-02-01') });
+    expect(crit('ON 01-feb-2020')).toEqual({ kind: 'date', which: 'internal', op: 'on', date: day('2020-02-01') });
+    expect(crit('SINCE "31-Dec-1999"')).toEqual({ kind: 'date', which: 'internal', op: 'since', date: day('1999-12-31') });
+    expect(crit('SENTBEFORE 1-Jan-2021')).toMatchObject({ which: 'sent', op: 'before' });
+    expect(crit('SENTON 1-Jan-2021')).toMatchObject({ which: 'sent', op: 'on' });
+    expect((crit('SENTSINCE 1-Jan-0099') as { date: Date }).date.getUTCFullYear()).toBe(99);
+    for (const d of ['1-Jan-20', '32-Jan-2020', '0-Jan-2020', '1-Foo-2020', '1 Jan 2020', '2020-01-01', '"1-Jan-2020', '1-Jan-2020x', '1-Jan-20200']) {
+      expect(bad(`a SEARCH SINCE ${d}`), d).toMatch(/SEARCH: (Invalid search date parameter|Missing)/);
+    }
+    expect(bad('a SEARCH SINCE')).toBe('Error in IMAP command SEARCH: Missing parameter for search key (for search key: SINCE)');
+  });
+
+  it('size keys', () => {
+    expect(crit('LARGER 1000')).toEqual({ kind: 'size', op: 'larger', size: 1000 });
+    expect(crit('SMALLER 0')).toEqual({ kind: 'size', op: 'smaller', size: 0 });
+    expect(crit('LARGER 5000000000')).toEqual({ kind: 'size', op: 'larger', size: 5000000000 });
+    for (const v of ['-1', 'x', '99999999999999999999', '1x', '"1"']) expect(bad(`a SEARCH LARGER ${v}`), v).toBe('Error in IMAP command SEARCH: Invalid search size parameter');
+  });
+
+  it('sequence sets and UID sets', () => {
+    expect(crit('1:3,5')).toEqual({ kind: 'seq', set: set([1, 3], [5, 5]) });
+    expect(crit('*')).toEqual({ kind: 'seq', set: set(['*', '*']) });
+    expect(crit('UID 1:*')).toEqual({ kind: 'uid', set: set([1, '*']) });
+    expect(crit('UID 1:4294967295')).toEqual({ kind: 'uid', set: set([1, 4294967295]) });
+    expect(bad('a SEARCH UID 0')).toBe('Error in IMAP command SEARCH: Invalid UID messageset');
+    expect(bad('a SEARCH UID 1:4294967296')).toBe('Error in IMAP command SEARCH: Invalid UID messageset');
+    expect(bad('a SEARCH 1,2:*,0')).toBe('Error in IMAP command SEARCH: Invalid messageset');
+    expect(bad('a SEARCH 1:*:2')).toBe('Error in IMAP command SEARCH: Invalid messageset');
+    expect(bad('a SEARCH UID')).toBe('Error in IMAP command SEARCH: Missing parameter for search key (for search key: UID)');
+  });
+
+  it('NOT, OR, parentheses and implicit AND', () => {
+    expect(crit('NOT SEEN')).toEqual({ kind: 'not', key: { kind: 'flag', flag: '\\Seen', set: true } });
+    expect(crit('OR SEEN 2')).toEqual({ kind: 'or', a: { kind: 'flag', flag: '\\Seen', set: true }, b: { kind: 'seq', set: set([2, 2]) } });
+    expect(crit('OR (SEEN FLAGGED) NOT (OR 1 2)')).toEqual({
+      kind: 'or',
+      a: { kind: 'and', keys: [{ kind: 'flag', flag: '\\Seen', set: true }, { kind: 'flag', flag: '\\Flagged', set: true }] },
+      b: { kind: 'not', key: { kind: 'or', a: { kind: 'seq', set: set([1, 1]) }, b: { kind: 'seq', set: set([2, 2]) } } },
+    });
+    expect(crit('((ALL))')).toEqual({ kind: 'all' });
+    expect(crit('ALL  SEEN ')).toEqual({ kind: 'and', keys: [{ kind: 'all' }, { kind: 'flag', flag: '\\Seen', set: true }] });
+    expect(crit('NOT NOT DELETED')).toEqual({ kind: 'not', key: { kind: 'not', key: { kind: 'flag', flag: '\\Deleted', set: true } } });
+  });
+
+  it('MODSEQ (RFC 7162 3.1.5)', () => {
+    expect(crit('MODSEQ 5')).toEqual({ kind: 'modseq', modseq: 5n });
+    expect(crit('MODSEQ "/flags/\\\\Seen" all 9223372036854775807')).toEqual({ kind: 'modseq', modseq: 9223372036854775807n });
+    expect(crit('MODSEQ "/flags/$Junk" priv 0')).toEqual({ kind: 'modseq', modseq: 0n });
+    expect(bad('a SEARCH MODSEQ x')).toBe('Error in IMAP command SEARCH: Invalid MODSEQ value');
+    expect(bad('a SEARCH MODSEQ 9223372036854775808')).toBe('Error in IMAP command SEARCH: Invalid MODSEQ value');
+    expect(bad('a SEARCH MODSEQ "/flags/x" foo 5')).toMatch(/Invalid MODSEQ entry type/);
+    expect(bad('a SEARCH MODSEQ "/x" all 5')).toMatch(/Invalid MODSEQ entry name/);
+    expect(bad('a SEARCH MODSEQ "/flags/x" all')).toMatch(/Missing parameter/);
+  });
+
+  it('RETURN options and CHARSET', () => {
+    expect(ok('a UID SEARCH RETURN (MIN MAX COUNT) CHARSET utf-8 ALL')).toEqual({ name: 'SEARCH', uid: true, returns: ['MIN', 'MAX', 'COUNT'], charset: 'UTF-8', criteria: { kind: 'all' } });
+    expect(ok('a SEARCH RETURN () ALL')).toMatchObject({ returns: ['ALL'] });
+    expect(ok('a SEARCH RETURN (save all) 1')).toMatchObject({ returns: ['SAVE', 'ALL'] });
+    expect(ok('a SEARCH CHARSET "US-ASCII" SEEN')).toMatchObject({ charset: 'US-ASCII' });
+    expect(ok('a SEARCH SEEN')).toEqual({ name: 'SEARCH', uid: false, criteria: { kind: 'flag', flag: '\\Seen', set: true } });
+    expect(bad('a SEARCH RETURN (FOO) ALL')).toBe('Error in IMAP command SEARCH: Unknown SEARCH return option');
+    expect(bad('a SEARCH RETURN (MIN) ')).toBe('Error in IMAP command SEARCH: Missing search parameters');
+    expect(bad('a SEARCH CHARSET UTF-8')).toBe('Error in IMAP command SEARCH: Missing search parameters');
+    expect(bad('a SEARCH RETURN MIN ALL')).toMatch(/SEARCH/);
+  });
+
+  it('errors as Dovecot words them', () => {
+    expect(bad('a SEARCH')).toBe('Error in IMAP command SEARCH: Missing search parameters');
+    expect(bad('a SEARCH FOO')).toBe('Error in IMAP command SEARCH: Unknown argument FOO');
+    expect(bad('a SEARCH X-GM-RAW foo')).toBe('Error in IMAP command SEARCH: Unknown argument X-GM-RAW');
+    expect(bad('a SEARCH (ALL')).toBe("Error in IMAP command SEARCH: Missing ')'");
+    expect(bad('a SEARCH ALL)')).toBe("Error in IMAP command SEARCH: Unexpected ')'");
+    expect(bad('a SEARCH ()')).toBe('Error in IMAP command SEARCH: No search parameters inside list');
+    expect(bad('a SEARCH NOT')).toBe('Error in IMAP command SEARCH: Missing argument');
+    expect(bad('a SEARCH OR SEEN')).toBe('Error in IMAP command SEARCH: Missing argument');
+    expect(bad('a SEARCH (NOT)')).toBe('Error in IMAP command SEARCH: Missing argument');
+    expect(bad('a SEARCH HEADER Subject')).toBe('Error in IMAP command SEARCH: Missing parameter for search key (for search key: HEADER)');
+    expect(bad('a SEARCH KEYWORD')).toBe('Error in IMAP command SEARCH: Missing parameter for search key (for search key: KEYWORD)');
+    expect(bad('a SEARCH KEYWORD "x"')).toMatch(/SEARCH/);
+    expect(bad('a SEARCH HEADER "a:b" x')).toMatch(/Invalid header field name/);
+    expect(bad('a SEARCH SUBJECT "a')).toBe('Error in IMAP command SEARCH: Missing \'"\'');
+    expect(bad('a SEARCH $')).toMatch(/SEARCH/);
+  });
+
+  it('deep nesting is refused, not a stack overflow', () => {
+    expect(bad(`a SEARCH ${'('.repeat(5000)}ALL${')'.repeat(5000)}`)).toMatch(/too deep/);
+    expect(bad(`a SEARCH ${'NOT '.repeat(5000)}ALL`)).toMatch(/too deep/);
+    expect(crit(`${'NOT '.repeat(50)}ALL`)).toMatchObject({ kind: 'not' });
   });
 });
 
