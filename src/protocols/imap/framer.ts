@@ -69,7 +69,7 @@ interface Marker {
 /** Longest `~{4294967295+}\r\n` and then some: how much of a line's end a marker can occupy. */
 const TAIL = 32;
 /** How much of a command's start is looked at for its tag and name. */
-const HEAD = 64;
+const HEAD = 200;
 
 /** The literal marker ending a line (RFC 9051 4.3: the line ends with `{n}` before its CRLF). */
 function markerAt(line: Buffer): Marker | null {
@@ -273,7 +273,8 @@ export class Framer {
   }
 
   private errorText(reason: string): string {
-    return this.name ? `Error in IMAP command ${this.name}: ${reason}` : `Error in IMAP command: ${reason}`;
+    // As parser.ts words it: without a valid tag the command has no name either.
+    return this.name && this.tag !== undefined ? `Error in IMAP command ${this.name}: ${reason}` : `Error in IMAP command: ${reason}`;
   }
 
   /** Starts skipping the rest of the current command; `rest` is the current line's bytes so far. */

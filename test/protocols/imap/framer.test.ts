@@ -145,7 +145,7 @@ describe('framer: literals', () => {
 
   it('an invalid tag with a sync literal gets no continuation', () => {
     const f = new Framer();
-    expect(show(feed(f, '+x LOGIN {3}\r\nb NOOP\r\n'))).toEqual([{ type: 'error', message: 'Error in IMAP command LOGIN: Invalid tag', fatal: false }, { command: 'b NOOP\r\n' }]);
+    expect(show(feed(f, '+x LOGIN {3}\r\nb NOOP\r\n'))).toEqual([{ type: 'error', message: 'Error in IMAP command: Invalid tag', fatal: false }, { command: 'b NOOP\r\n' }]);
   });
 });
 
