@@ -19,8 +19,9 @@ export const DOVECOT_LMTP = '/usr/lib/dovecot/lmtp';
 export const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
 
 /** Why Dovecot cannot be used here, or null if it can. */
-export function dovecotMissing(): string | null {
+export function dovecotMissing(imap = false): string | null {
   if (process.getuid?.() !== 0) return 'not root';
+  if (imap && !existsSync('/usr/lib/dovecot/imap-login')) return '/usr/lib/dovecot/imap-login missing (apt-get install dovecot-imapd)';
   if (!existsSync(DOVECOT) || !existsSync(DOVECOT_LMTP)) return `${DOVECOT} or ${DOVECOT_LMTP} missing (apt-get install dovecot-core dovecot-lmtpd)`;
   return null;
 }
@@ -30,8 +31,20 @@ export async function dovecotVersion(): Promise<string> {
   return r.code === 0 ? r.out.trim() : '?';
 }
 
+/** IMAP listeners for a bench Dovecot: 143-style (plain login allowed, as the bench's tsmail) and 993-style. */
+export interface DovecotImapOptions {
+  /** PEM file with the key and then the certificate (bench/lib/cert.ts). */
+  certFile: string;
+  /** Extra lines for the config (e.g. limits for the many-connections bench). */
+  extra?: string;
+}
+
 export interface DovecotInstance {
+  /** The LMTP port. */
   port: number;
+  /** IMAP ports when started with `imap` options. */
+  imapPort?: number;
+  imapsPort?: number;
   /** Where the Maildirs are: `<vmail>/<domain>/<local>`. */
   vmail: string;
   /** The master's pid (for CPU accounting), or null before it wrote its pid file. */
@@ -44,13 +57,15 @@ export interface DovecotInstance {
   problems(): Promise<string[]>;
 }
 
-export async function startDovecot(dir: string, name: string, usersFile: string, traced = false): Promise<DovecotInstance> {
+export async function startDovecot(dir: string, name: string, usersFile: string, traced = false, imap?: DovecotImapOptions): Promise<DovecotInstance> {
   const root = path.join(dir, name);
   const vmail = path.join(root, 'vmail');
   await mkdir(path.join(root, 'state'), { recursive: true });
   await mkdir(vmail, { recursive: true });
   await chown(vmail, 65534, 65534); // nobody:nogroup, the userdb uid below
   const port = await freePort();
+  const imapPort = imap ? await freePort() : undefined;
+  const imapsPort = imap ? await freePort() : undefined;
   const conf = path.join(root, 'dovecot.conf');
   const logFile = path.join(root, 'dovecot.log');
   const straceOut = path.join(root, 'strace.out');
@@ -60,9 +75,9 @@ export async function startDovecot(dir: string, name: string, usersFile: string,
 base_dir = ${root}/run
 state_dir = ${root}/state
 instance_name = tsmail-bench-${name}
-protocols = lmtp
+protocols = lmtp${imap ? ' imap' : ''}
 listen = 127.0.0.1
-ssl = no
+${imap ? `ssl = yes\nssl_cert = <${imap.certFile}\nssl_key = <${imap.certFile}\ndisable_plaintext_auth = no` : 'ssl = no'}
 log_path = ${logFile}
 mail_location = maildir:${vmail}/%d/%n
 passdb {
@@ -80,7 +95,19 @@ service lmtp {
     port = ${port}
   }
 }
-`,
+${imap ? `service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${imapPort}
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = ${imapsPort}
+    ssl = yes
+  }
+}
+${imap.extra ?? ''}
+` : ''}`,
   );
   const argv = [DOVECOT, '-F', '-c', conf];
   if (traced && !STRACE) throw new Error('strace is not installed');
@@ -128,8 +155,10 @@ service lmtp {
     await stop();
     throw new Error(`${(err as Error).message}:\n${await readLog()}`);
   }
+  if (imapPort) await waitForListener(imapPort, 'dovecot imap', () => exited, 15_000);
   return {
     port,
+    ...(imapPort ? { imapPort, imapsPort } : {}),
     vmail,
     masterPid,
     stop,

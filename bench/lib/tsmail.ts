@@ -30,10 +30,17 @@ export interface TsmailOptions {
   allListeners?: boolean;
   /** Extra environment for the daemon. */
   env?: NodeJS.ProcessEnv;
+  /** IMAP listeners (imap and imaps on free ports) with these [imap] keys. */
+  imapSection?: Record<string, number | boolean | string>;
+  /** The certificate chain (key then certificate, one PEM file) for STARTTLS and imaps. */
+  certFile?: string;
 }
 
 export interface TsmailInstance {
   port: number;
+  /** IMAP ports, when started with `imapSection`. */
+  imapPort?: number;
+  imapsPort?: number;
   pid: number;
   vmail: string;
   /** How it was started ("node dist/main.js" or "node --import tsx src/main.ts"). */
@@ -76,9 +83,14 @@ export async function startTsmail(dir: string, name: string, opts: TsmailOptions
   await mkdir(vmail, { recursive: true });
   const port = await freePort();
   const others: string[] = [];
+  const ports: Record<string, number> = {};
   for (const l of ['submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s']) {
-    others.push(`${l} = ${opts.allListeners ? toml(`127.0.0.1:${await freePort()}`) : '""'}`);
+    const on = opts.allListeners || (opts.imapSection && (l === 'imap' || l === 'imaps'));
+    if (on) ports[l] = await freePort();
+    others.push(`${l} = ${on ? toml(`127.0.0.1:${ports[l]}`) : '""'}`);
   }
+  const imap = Object.entries(opts.imapSection ?? {}).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  const tlsSection = opts.certFile ? `\n[tls]\ncert = ${toml(opts.certFile)}\nkey = ${toml(opts.certFile)}\n` : '';
   const off = others.join('\n');
   const smtp = Object.entries(opts.smtpSection ?? {}).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   const config = path.join(root, 'tsmail.toml');
@@ -103,6 +115,7 @@ location = ${toml(`maildir:${vmail}/%d/%n`)}
 [smtp]
 ${smtp}
 
+${opts.imapSection ? `[imap]\n${imap}\n` : ''}${tlsSection}
 [dns]
 servers = ["127.0.0.1:9"]
 
@@ -140,5 +153,6 @@ shutdown_timeout = 5
     await stop();
     throw new Error(`${(err as Error).message}:\n${output}`);
   }
-  return { port, pid: child.pid!, vmail, mode: flags.length ? `${entry.mode} with ${flags.join(' ')}` : entry.mode, output: () => output, stop };
+  if (ports.imap) await waitForListener(ports.imap, 'tsmail imap', () => code !== undefined, 60_000);
+  return { port, ...(ports.imap ? { imapPort: ports.imap, imapsPort: ports.imaps } : {}), pid: child.pid!, vmail, mode: flags.length ? `${entry.mode} with ${flags.join(' ')}` : entry.mode, output: () => output, stop };
 }
