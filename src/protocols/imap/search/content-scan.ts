@@ -7,10 +7,9 @@
  * What is searched follows Dovecot's message_search: BODY looks at the decoded bodies of parts
  * whose Content-Type is text/* or message/* (or missing), never at headers; TEXT adds every
  * part's header lines (`Name: decoded value` CRLF). A match never spans two MIME parts.
- * Deliberate difference: a message/rfc822 part with `Content-Disposition: attachment` is not
- * split into its own parts (mailsplit does not descend into it); its raw text is searched.
  */
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Splitter } from '@zone-eu/mailsplit';
 import { normalizeAddresses } from './address.js';
 import { BodyDecoder } from './body-decode.js';
@@ -91,21 +90,40 @@ export class ContentScanner {
   }
 
   private async whole(src: Readable, st: ScanState): Promise<void> {
-    const splitter = new Splitter({ defaultInlineEmbedded: true, maxHeadSize: MAX_HEADER });
+    const splitter = newSplitter();
     src.on('error', (err) => splitter.destroy(err));
-    src.pipe(splitter);
+    src.pipe(new LfOnly()).pipe(splitter);
+    await this.consume(splitter, st, true);
+  }
+
+  /**
+   * Walks one message's MIME events. A message/rfc822 part that the splitter left whole (it does
+   * not descend into one with `Content-Disposition: attachment`, Dovecot does) is fed to a
+   * splitter of its own, consumed by a nested walk before the next part of this one.
+   */
+  private async consume(splitter: Splitter, st: ScanState, top: boolean): Promise<void> {
     let decoder: BodyDecoder | null = null;
-    let root = true;
+    let inner: { splitter: Splitter; done: Promise<void> } | null = null;
+    let root = top;
     const feedBody = (s: string): void => {
       if (s === '') return;
       for (const l of this.body) l.finder.feed(s);
       for (const l of this.text) l.finder.feed(s);
+    };
+    const closeInner = async (): Promise<void> => {
+      if (!inner) return;
+      const i = inner;
+      inner = null;
+      if (!i.splitter.destroyed) i.splitter.end();
+      await i.done;
     };
     try {
       for await (const ev of splitter as AsyncIterable<SplitEvent>) {
         if (ev.type === 'node') {
           if (decoder) feedBody(decoder.end());
           decoder = null;
+          await closeInner();
+          if (!root && !this.pendingText()) return;
           for (const l of this.body) l.finder.resetContext();
           for (const l of this.text) l.finder.resetContext();
           const fields = parseHeaderBlock(ev.getHeaders());
@@ -115,23 +133,55 @@ export class ContentScanner {
             const line = `${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`;
             for (const l of this.text) l.finder.feed(line);
           }
-          if (!ev.multipart && textish(ev.contentType)) decoder = new BodyDecoder(ev.encoding || undefined, ev.charset || undefined);
-        } else if (ev.type === 'body' && decoder) {
-          feedBody(decoder.write(ev.value));
+          if (ev.contentType === 'message/rfc822' && ev.messageNode === false && !/^(base64|quoted-printable)$/i.test(ev.encoding || '')) {
+            const s = newSplitter();
+            inner = { splitter: s, done: this.consume(s, st, false) };
+          } else if (!ev.multipart && textish(ev.contentType)) decoder = new BodyDecoder(ev.encoding || undefined, ev.charset || undefined);
+        } else if (ev.type === 'body') {
+          if (inner) {
+            if (!inner.splitter.destroyed && !inner.splitter.write(ev.value)) await Promise.race([once(inner.splitter, 'drain'), inner.done]);
+          } else if (decoder) feedBody(decoder.write(ev.value));
         }
         if (!root && !this.pendingText()) return;
       }
       if (decoder) feedBody(decoder.end());
+      await closeInner();
     } catch {
       // A message the splitter cannot read (absurd header block): what was found stands.
     } finally {
+      if (inner) inner.splitter.destroy();
       splitter.destroy();
     }
   }
 }
 
+function newSplitter(): Splitter {
+  return new Splitter({ defaultInlineEmbedded: true, maxHeadSize: MAX_HEADER });
+}
+
+/**
+ * The store serves CRLF line ends, but Dovecot searches the file as stored, which in a Maildir
+ * (Dovecot's or tsmail's) has LF line ends: turn CRLF back into LF so that a key spanning a
+ * line break matches as it does there.
+ */
+class LfOnly extends Transform {
+  private cr = false;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let s = chunk.toString('latin1');
+    if (this.cr) s = '\r' + s;
+    this.cr = s.endsWith('\r');
+    if (this.cr) s = s.slice(0, -1);
+    done(null, Buffer.from(s.replace(/\r\n/g, '\n'), 'latin1'));
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.cr ? Buffer.from('\r') : null);
+  }
+}
+
 type SplitEvent =
-  | { type: 'node'; getHeaders(): Buffer; multipart: string | false; contentType: string | false; encoding: string | false; charset: string | false }
+  | { type: 'node'; getHeaders(): Buffer; multipart: string | false; contentType: string | false; encoding: string | false; charset: string | false; messageNode?: boolean }
   | { type: 'body' | 'data'; value: Buffer };
 
 /** Dovecot searches parts whose Content-Type is text/* or message/*, or that have none. */

@@ -3,12 +3,26 @@
  * whitespace between two adjacent encoded words dropped (libmime does this as Dovecot's
  * message_header_decode_utf8 does).
  */
+import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
+
+const ENCODED_WORD = /=\?([^?\s*]+)(\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=/g;
+
+function knownCharset(label: string): boolean {
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function decodeHeaderValue(value: string): string {
   if (!value.includes('=?')) return value;
+  // An encoded word in a charset Dovecot cannot convert yields nothing searchable.
+  const known = value.replace(ENCODED_WORD, (w, charset: string) => (knownCharset(charset) ? w : '\ufffd'));
   try {
-    return libmime.decodeWords(value);
+    return libmime.decodeWords(known);
   } catch {
     return value;
   }
