@@ -34,7 +34,7 @@ export function searchQueries(count: number): SearchKey[] {
   q.push({ kind: 'flag', flag: '\\Recent', set: true }, { kind: 'new' }, { kind: 'old' });
   for (const kw of ['Junk', 'junk', '$Forwarded', 'NonJunk', 'Unknown']) q.push({ kind: 'flag', flag: kw, set: true }, { kind: 'flag', flag: kw, set: false });
   for (const size of [0, 100, 200, 300, 400, 500, 700, 1000, 2500]) q.push({ kind: 'size', op: 'larger', size }, { kind: 'size', op: 'smaller', size });
-  for (const d of ['2026-03-01', '2026-03-02', '2026-03-04', '2026-03-07', '2026-03-10', '2026-03-21', '1970-01-01', '2026-03-05', '2026-03-11', '2026-03-12', '2026-02-02']) {
+  for (const d of ['2026-03-01', '2026-03-02', '2026-03-04', '2026-03-07', '2026-03-10', '2026-03-21', '1970-01-01', '2026-03-05', '2026-03-11', '2026-03-12', '2026-02-02', '2026-03-25', '2026-03-26', '2026-03-27', '2026-03-28']) {
     for (const op of ['before', 'on', 'since'] as const) {
       q.push({ kind: 'date', which: 'internal', op, date: day(d) }, { kind: 'date', which: 'sent', op, date: day(d) });
     }
