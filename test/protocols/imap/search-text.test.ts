@@ -109,3 +109,18 @@ describe('Date: header (Dovecot message_date_parse), as wall-clock time', () => 
     expect(parseSentDate('Monday, 1 Mar 2026 10:00:00 +0000')).toBeNull(); // a weekday must be three letters
   });
 });
+
+describe('SEARCH CHARSET conversion', () => {
+  it('converts strings to UTF-8 and refuses what Dovecot refuses', async () => {
+    const { searchCharsetSupported, searchKeyToUtf8 } = await import('../../../src/protocols/imap/search/charset.js');
+    const { InvalidInput } = await import('../../../src/core/errors.js');
+    expect(searchCharsetSupported('UTF-8')).toBe(true);
+    expect(searchCharsetSupported('iso-8859-1')).toBe(true);
+    expect(searchCharsetSupported('KOI8-R')).toBe(true);
+    expect(searchCharsetSupported('bogus')).toBe(false);
+    const k = searchKeyToUtf8({ kind: 'or', a: { kind: 'body', value: Buffer.from('caf\xe9', 'latin1') }, b: { kind: 'header', field: 'Subject', value: Buffer.from('na\xefve', 'latin1') } }, 'ISO-8859-1');
+    expect(k).toEqual({ kind: 'or', a: { kind: 'body', value: Buffer.from('café') }, b: { kind: 'header', field: 'Subject', value: Buffer.from('naïve') } });
+    expect(() => searchKeyToUtf8({ kind: 'body', value: Buffer.from('na\xff', 'latin1') }, 'UTF-8')).toThrow(InvalidInput);
+    expect(() => searchKeyToUtf8({ kind: 'text', value: Buffer.from('na\xc3', 'latin1') }, 'US-ASCII')).toThrow(InvalidInput);
+  });
+});

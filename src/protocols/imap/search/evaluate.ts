@@ -77,7 +77,7 @@ function isUtf8(b: Buffer): boolean {
 }
 
 export async function searchFolder(folder: Folder, key: SearchKey, opts: SearchOptions = {}): Promise<number[]> {
-  if (!searchKeyValid(key)) throw new InvalidInput('Invalid search key: not UTF-8');
+  if (!searchKeyValid(key)) throw new InvalidInput('Invalid search key'); // Dovecot: BAD Error in IMAP command SEARCH: Invalid search key
   const leaves: ContentLeaf[] = [];
   const root = compile(key, folder, leaves);
   const localOffset = opts.localOffset ?? localOffsetCache();
