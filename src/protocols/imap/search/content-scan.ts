@@ -137,11 +137,29 @@ class LfOnly {
   private cr = false;
 
   convert(chunk: Buffer, final = false): Buffer {
-    let t = chunk.toString('latin1');
-    if (this.cr) t = '\r' + t;
-    this.cr = !final && t.endsWith('\r');
-    if (this.cr) t = t.slice(0, -1);
-    return Buffer.from(t.replace(/\r\n/g, '\n'), 'latin1');
+    const out = Buffer.allocUnsafe(chunk.length + 1);
+    let n = 0;
+    let pos = 0;
+    if (this.cr) {
+      this.cr = false;
+      if (chunk[0] !== 0x0a) out[n++] = 0x0d;
+    }
+    for (;;) {
+      const cr = chunk.indexOf(0x0d, pos);
+      if (cr < 0) {
+        n += chunk.copy(out, n, pos);
+        break;
+      }
+      n += chunk.copy(out, n, pos, cr);
+      if (cr + 1 === chunk.length) {
+        if (final) out[n++] = 0x0d;
+        else this.cr = true;
+        break;
+      }
+      if (chunk[cr + 1] !== 0x0a) out[n++] = 0x0d;
+      pos = cr + 1;
+    }
+    return out.subarray(0, n);
   }
 }
 
