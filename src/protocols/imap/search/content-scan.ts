@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { normalizeAddresses } from './address.js';
 import { BodyDecoder } from './body-decode.js';
 import type { ContentLeaf, HeaderLeaf, ScanState, TextLeaf } from './content-keys.js';
+import { searchFold } from './fold.js';
 import type { PartType } from './content-type.js';
 import { parseHeaderBlock, type HeaderField } from './header-block.js';
 import { compressLwsp, decodeHeaderValue } from './header-decode.js';
@@ -95,8 +96,9 @@ export class ContentScanner {
     let rootSeen = false;
     const feedBody = (text: string): void => {
       if (text === '') return;
-      for (const l of this.body) l.finder.feed(text);
-      for (const l of this.text) l.finder.feed(text);
+      const folded = searchFold(text); // once for all keys
+      for (const l of this.body) l.finder.feedFolded(folded);
+      for (const l of this.text) l.finder.feedFolded(folded);
     };
     const walker = new MimeWalker({
       part: (fields, type, depth) => {
@@ -106,9 +108,11 @@ export class ContentScanner {
         for (const l of this.text) l.finder.resetContext();
         if (depth === 0 && !rootSeen) this.topHeaders(fields, st);
         rootSeen = true;
-        for (const f of fields) {
-          const line = `${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`;
-          for (const l of this.text) l.finder.feed(line);
+        if (this.text.length > 0) {
+          for (const f of fields) {
+            const line = searchFold(`${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`);
+            for (const l of this.text) l.finder.feedFolded(line);
+          }
         }
         decoder = textish(type) ? new BodyDecoder(type.encoding, type.charset) : null;
       },
