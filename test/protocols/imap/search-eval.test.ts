@@ -5,6 +5,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
 import { searchFolder } from '../../../src/protocols/imap/search/evaluate.js';
+import { highestModseq, searchUsesModseq } from '../../../src/protocols/imap/search/modseq.js';
 import type { SearchKey, SequenceSet } from '../../../src/protocols/imap/types.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -87,6 +88,26 @@ describe('SEARCH evaluation on a Maildir folder', () => {
     // BODY "" / TEXT "" match everything without reading (RFC 3501: the empty string is in every text)
     expect(await s({ kind: 'body', value: Buffer.alloc(0) })).toEqual([1, 2, 3, 4, 5, 6]);
     expect(reads()).toBe(0);
+  });
+
+  it('tells whether MODSEQ was used and the highest MODSEQ found (RFC 7162 3.1.5)', async () => {
+    const key: SearchKey = { kind: 'and', keys: [{ kind: 'flag', flag: '\\Seen', set: true }, { kind: 'not', key: { kind: 'modseq', modseq: 1n } }] };
+    expect(searchUsesModseq(key)).toBe(true);
+    expect(searchUsesModseq({ kind: 'or', a: { kind: 'all' }, b: { kind: 'flag', flag: '\\Seen', set: true } })).toBe(false);
+    await inbox.setFlags([inbox.uidAt(5)], 'add', ['\\Flagged']);
+    const top = inbox.meta(inbox.uidAt(5))!.modseq;
+    expect(highestModseq(inbox, [1, 5, 6])).toBe(top);
+    expect(highestModseq(inbox, [1])).toBe(inbox.meta(inbox.uidAt(1))!.modseq);
+    expect(highestModseq(inbox, [])).toBe(0n);
+  });
+
+  it('finds nothing in an empty folder', async () => {
+    await box.create('Empty');
+    const empty = await box.open('Empty');
+    expect(await search({ kind: 'all' }, empty)).toEqual([]);
+    expect(await search({ kind: 'uid', set: set([1, '*']) }, empty)).toEqual([]);
+    expect(await search({ kind: 'seq', set: set(['*', '*']) }, empty)).toEqual([]);
+    await empty.close();
   });
 
   it('reads message files only when a content key is still undecided', async () => {
