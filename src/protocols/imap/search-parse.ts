@@ -91,7 +91,9 @@ function readKey(r: Reader, depth: number, ctx: Ctx): SearchKey {
   const fixed = NULLARY[name];
   if (fixed) return { ...fixed };
   const header = HEADER_KEYS[name];
-  if (header) return { kind: 'header', field: header, value: astringParam(r, name, ctx) };
+  // `key` tells the evaluator to match as Dovecot does for these keys (addresses rewritten,
+  // subject white space collapsed), unlike `HEADER From x`, which matches the raw value.
+  if (header) return { kind: 'header', field: header, key: name as 'BCC' | 'CC' | 'FROM' | 'SUBJECT' | 'TO', value: astringParam(r, name, ctx) };
   const date = DATE_KEYS[name];
   if (date) {
     param(r, name);
@@ -109,8 +111,11 @@ function readKey(r: Reader, depth: number, ctx: Ctx): SearchKey {
     case 'KEYWORD':
     case 'UNKEYWORD': {
       param(r, name);
-      // RFC 9051 flag-keyword; a system flag here (Dovecot accepts `KEYWORD \Seen`) means that flag.
-      return { kind: 'flag', flag: readFlag(r), set: name === 'KEYWORD' };
+      // RFC 9051 flag-keyword. Dovecot accepts `KEYWORD \Seen` but looks for a keyword of that
+      // name, which cannot exist: KEYWORD matches nothing and UNKEYWORD everything.
+      const flag = readFlag(r);
+      if (flag.startsWith('\\')) return name === 'KEYWORD' ? { kind: 'not', key: { kind: 'all' } } : { kind: 'all' };
+      return { kind: 'flag', flag, set: name === 'KEYWORD' };
     }
     case 'LARGER':
     case 'SMALLER': {
