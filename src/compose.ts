@@ -38,6 +38,7 @@ import { logDestination } from './daemon/log-output.js';
 import { TLS_SERVER_OPTIONS, TlsCertificates } from './daemon/tls.js';
 import { willDropPrivileges } from './daemon/service-account.js';
 import { placeholderHandler } from './protocols/placeholder.js';
+import { ImapServer } from './protocols/imap/server.js';
 
 /** JSON lines, or readable lines on a terminal (`log.format`, `TSMAIL_LOG_FORMAT`); stdout unless `destination`. */
 export async function createLogger(config: Config, destination?: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<Logger> {
@@ -198,7 +199,32 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   });
   const submission = submissionFor(false);
   const submissions = submissionFor(true);
+  const imapFor = (implicitTls: boolean) => new ImapServer({
+    services: {
+      login,
+      openMailbox: (user) => store.openMailbox(user.maildir, { bytes: user.quotaBytes, messages: user.quotaMessages }),
+      hostname: config.hostname,
+      maxAppendSize: config.mail.max_message_size,
+    },
+    hostname: config.hostname,
+    implicitTls,
+    tlsContext: () => certs.context(),
+    plaintextLogin: config.imap.login_without_tls,
+    timeouts: { preAuth: config.imap.preauth_timeout * 1000, authenticated: config.imap.timeout * 1000, handshake: handshakeTimeoutMs },
+    limits: {
+      maxLine: config.imap.max_line_length,
+      maxLiteral: config.imap.max_line_length,
+      maxCommand: config.imap.max_line_length * 4,
+      maxWriteBuffer: config.imap.max_write_buffer,
+    },
+    sessionIds,
+    log: log.child({ listener: implicitTls ? 'imaps' : 'imap' }),
+  });
+  const imap = imapFor(false);
+  const imaps = imapFor(true);
   const handlers: Partial<Record<ListenerName, ConnectionHandler>> = {
+    imap: (s, adopt) => imap.handle(s, adopt),
+    imaps: (s) => imaps.handle(s),
     lmtp: (s) => lmtp.handle(s),
     smtp: (s, adopt) => mx.handle(s, adopt),
     submission: (s, adopt) => submission.handle(s, adopt),

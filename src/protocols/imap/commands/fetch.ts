@@ -1,0 +1,59 @@
+import { SELECTED, type CommandSpec } from '../command.js';
+import { renderFetch } from '../fetch-render.js';
+import { InvalidMessageSet, namedSeqs } from '../messages.js';
+import { bad, ok } from '../replies.js';
+import type { FetchItem } from '../types.js';
+
+/** Body items that set \Seen (RFC 9051 6.4.5): BODY[...] and BINARY[...] without PEEK, RFC822, RFC822.TEXT. */
+function setsSeen(item: FetchItem): boolean {
+  if (item.kind === 'BODY[]' || item.kind === 'BINARY[]') return !item.section.peek;
+  return item.kind === 'RFC822' || item.kind === 'RFC822.TEXT';
+}
+
+/**
+ * RFC 9051 6.4.5 FETCH / 6.4.9 UID FETCH, with CHANGEDSINCE (RFC 7162 3.1.4). \Seen is set
+ * before rendering so the response shows it (FLAGS added where it changed). Each message's
+ * response is written and the socket's buffer drained before the next (a slow reader never
+ * makes the server hold more than the buffer limit).
+ */
+export const fetch: CommandSpec<'FETCH'> = {
+  names: ['FETCH'],
+  states: SELECTED,
+  reportsChanges: (cmd) => cmd.uid,
+  async run({ session }, cmd) {
+    const s = session.selected!;
+    const f = s.folder;
+    let seqs: number[];
+    try {
+      seqs = namedSeqs(f, cmd.set, cmd.uid);
+    } catch (err) {
+      if (err instanceof InvalidMessageSet) return bad(err.message);
+      throw err;
+    }
+    let items = cmd.items;
+    if (cmd.uid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
+    if (cmd.changedSince !== undefined) {
+      session.condstore = true;
+      const since = cmd.changedSince;
+      seqs = seqs.filter((q) => (f.meta(f.uidAt(q))?.modseq ?? 0n) > since);
+    }
+    const includeModseq = session.condstore && (cmd.changedSince !== undefined || items.some((i) => i.kind === 'FLAGS'));
+    const seen = new Set<number>();
+    if (!s.readOnly && items.some(setsSeen)) {
+      const unseen = seqs.map((q) => f.uidAt(q)).filter((u) => !(f.meta(u)?.flags.includes('\\Seen') ?? true));
+      if (unseen.length) {
+        const { changed } = await f.setFlags(unseen, 'add', ['\\Seen']);
+        s.toldFlags(changed);
+        for (const m of changed) seen.add(m.uid);
+      }
+    }
+    const withFlags: FetchItem[] = items.some((i) => i.kind === 'FLAGS') ? items : [...items, { kind: 'FLAGS' }];
+    const opts = { utf8: false, includeModseq, rev2: session.rev2 };
+    for (const seq of seqs) {
+      const uid = f.uidAt(seq);
+      for await (const piece of renderFetch(f, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
+      await session.out.drained();
+    }
+    return ok('Fetch completed.');
+  },
+};

@@ -1,0 +1,53 @@
+import { SELECTED, type CommandSpec } from '../command.js';
+import { no, ok } from '../replies.js';
+import { searchFolder } from '../search-eval.js';
+import type { SearchKey } from '../types.js';
+import { formatSet } from '../uid-set.js';
+
+function usesModseq(k: SearchKey): boolean {
+  if (k.kind === 'modseq') return true;
+  if (k.kind === 'not') return usesModseq(k.key);
+  if (k.kind === 'or') return usesModseq(k.a) || usesModseq(k.b);
+  if (k.kind === 'and') return k.keys.some(usesModseq);
+  return false;
+}
+
+/**
+ * RFC 9051 6.4.4 SEARCH / UID SEARCH: `* SEARCH` for IMAP4rev1, `* ESEARCH` once IMAP4rev2 is
+ * enabled or RETURN was given (RFC 9051 7.3.4, RFC 4731). With MODSEQ in the criteria the
+ * highest mod-sequence of the matches is given (RFC 7162 3.1.5).
+ */
+export const search: CommandSpec<'SEARCH'> = {
+  names: ['SEARCH'],
+  states: SELECTED,
+  reportsChanges: (cmd) => cmd.uid,
+  async run({ session, tag }, cmd) {
+    if (cmd.charset && !/^(utf-8|us-ascii)$/i.test(cmd.charset)) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    const f = session.selected!.folder;
+    const modseq = usesModseq(cmd.criteria);
+    if (modseq) session.condstore = true;
+    const seqs = await searchFolder(f, cmd.criteria);
+    const nums = cmd.uid ? seqs.map((q) => f.uidAt(q)) : seqs;
+    let highest = 0n;
+    if (modseq) for (const q of seqs) {
+      const m = f.meta(f.uidAt(q))?.modseq ?? 0n;
+      if (m > highest) highest = m;
+    }
+    if (session.rev2 || cmd.returns) {
+      const want = cmd.returns && cmd.returns.length ? cmd.returns : ['ALL'];
+      const parts = [`(TAG "${tag}")`];
+      if (cmd.uid) parts.push('UID');
+      if (nums.length) {
+        if (want.includes('MIN')) parts.push(`MIN ${nums[0]}`);
+        if (want.includes('MAX')) parts.push(`MAX ${nums[nums.length - 1]}`);
+        if (want.includes('ALL')) parts.push(`ALL ${formatSet(nums)}`);
+      }
+      if (want.includes('COUNT')) parts.push(`COUNT ${nums.length}`);
+      if (modseq && nums.length) parts.push(`MODSEQ ${highest}`);
+      session.untagged(`ESEARCH ${parts.join(' ')}`);
+    } else {
+      session.untagged(`SEARCH${nums.length ? ` ${nums.join(' ')}` : ''}${modseq && nums.length ? ` (MODSEQ ${highest})` : ''}`);
+    }
+    return ok('Search completed.');
+  },
+};
