@@ -1,0 +1,143 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Real Dovecot IMAP as an oracle: `/usr/lib/dovecot/imap -c CONF` runs one pre-authenticated
+ * session over stdin/stdout on a Maildir (no daemon, no login). Tests feed it a whole script of
+ * tagged commands and compare its raw response bytes with ours on the same Maildir.
+ *
+ * Dovecot refuses to serve mail as root, so when the tests run as root it runs as `nobody`
+ * (setpriv) and the Maildir is handed to nobody before each run. Its index files go to a
+ * private directory (INDEX=), so tsmail's store and Dovecot only share the Maildir itself
+ * (dovecot-uidlist included: UIDs stay the same on both sides).
+ */
+export const DOVECOT_IMAP = '/usr/lib/dovecot/imap';
+
+const asRoot = process.getuid?.() === 0;
+
+function runnable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the Dovecot oracle cannot run here (printed), or undefined when it can. CI must have it. */
+export function dovecotImapMissing(): string | undefined {
+  let reason: string | undefined;
+  if (!runnable(DOVECOT_IMAP)) reason = `${DOVECOT_IMAP} not found (apt-get install dovecot-imapd)`;
+  else if (asRoot && !runnable('/usr/bin/setpriv')) reason = 'running as root but /usr/bin/setpriv is missing';
+  if (reason === undefined) return undefined;
+  if (process.env.CI === 'true') throw new Error(`Dovecot imap is required in CI: ${reason}`);
+  console.warn(`[skipped] Dovecot IMAP oracle tests: ${reason}`);
+  return reason;
+}
+
+export interface DovecotImap {
+  /** Runs one session with these command lines (tags included, CRLF added) and LOGOUT; all output. */
+  run(commands: readonly (string | Buffer)[]): Promise<Buffer>;
+  cleanup(): Promise<void>;
+}
+
+export interface DovecotImapOptions {
+  /** Extra dovecot.conf lines. */
+  extraConfig?: string[];
+}
+
+function idOf(name: string, flag: '-u' | '-g'): number {
+  const r = spawnSync('id', [flag, name], { encoding: 'utf8' });
+  const n = Number(r.stdout.trim());
+  if (r.status !== 0 || !Number.isInteger(n)) throw new Error(`cannot look up ${name}`);
+  return n;
+}
+
+/** A Dovecot IMAP oracle for the Maildir at `maildir` (its root is INBOX, `.` separator). */
+export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}): Promise<DovecotImap> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'tsmail-dovecot-imap-'));
+  await chmod(root, 0o755);
+  const conf = path.join(root, 'dovecot.conf');
+  const index = path.join(root, 'index');
+  const lines = [
+    'ssl = no',
+    'log_path = /dev/null',
+    `mail_location = maildir:${maildir}:INDEX=${index}`,
+    'namespace inbox {',
+    '  inbox = yes',
+    '  separator = .',
+    '}',
+    ...(opts.extraConfig ?? []),
+  ];
+  await writeFile(conf, `${lines.join('\n')}\n`, { mode: 0o644 });
+  const user = asRoot ? 'nobody' : os.userInfo().username;
+  const owner = asRoot ? `${idOf('nobody', '-u')}:${idOf('nobody', '-g')}` : '';
+
+  async function run(commands: readonly (string | Buffer)[]): Promise<Buffer> {
+    if (asRoot) {
+      // The test (root) may have written files since the last run.
+      const r = spawnSync('chown', ['-R', owner, maildir, root]);
+      if (r.status !== 0) throw new Error(`chown failed: ${r.stderr}`);
+    }
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', USER: user, HOME: root };
+    const cmd = [DOVECOT_IMAP, '-c', conf];
+    const argv = asRoot
+      ? ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd]
+      : cmd;
+    const input = Buffer.concat([...commands, 'ZZLOGOUT LOGOUT'].map((c) => Buffer.concat([Buffer.from(c), Buffer.from('\r\n')])));
+    return new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env: asRoot ? {} : env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code !== 0) reject(new Error(`dovecot imap exited ${code}: ${err}`));
+        else resolve(Buffer.concat(out));
+      });
+      child.stdin.end(input);
+    });
+  }
+
+  return { run, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Splits a session's output by command: tag → the untagged responses before its tagged reply
+ * (literals skipped over, so a `{n}` literal containing "tag OK" does not confuse it), and the
+ * tagged line itself.
+ */
+export function splitByTag(output: Buffer): Map<string, { untagged: Buffer; tagged: string }> {
+  const result = new Map<string, { untagged: Buffer; tagged: string }>();
+  let start = 0;
+  let pos = 0;
+  while (pos < output.length) {
+    const lineStart = pos;
+    // One logical line: text up to CRLF, jumping over each literal it announces.
+    for (;;) {
+      const eol = output.indexOf('\r\n', pos);
+      if (eol < 0) {
+        pos = output.length;
+        break;
+      }
+      const m = /\{(\d+)\}$/.exec(output.subarray(Math.max(pos, eol - 24), eol).toString('latin1'));
+      if (m) {
+        pos = eol + 2 + Number(m[1]);
+        continue;
+      }
+      pos = eol + 2;
+      break;
+    }
+    const first = output.subarray(lineStart, Math.min(lineStart + 64, pos)).toString('latin1');
+    if (!first.startsWith('* ') && !first.startsWith('+ ')) {
+      const tag = first.slice(0, first.indexOf(' '));
+      result.set(tag, { untagged: output.subarray(start, lineStart), tagged: output.subarray(lineStart, pos).toString('latin1').trimEnd() });
+      start = pos;
+    }
+  }
+  return result;
+}
