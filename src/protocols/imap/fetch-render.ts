@@ -6,22 +6,13 @@
 import type { Folder, MessageMeta } from '../../mailstore/types.js';
 import { flagList, flagsWithRecent } from './selected.js';
 import type { BodySection, FetchItem } from './types.js';
+import { imapDate } from './encoder.js';
 
 export interface RenderOptions {
   utf8: boolean;
   includeModseq: boolean;
   /** IMAP4rev1 sessions see \Recent in FLAGS. */
   rev2?: boolean;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-export function imapDate(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const a = Math.abs(off);
-  return `${p(d.getDate())}-${MONTHS[d.getMonth()]}-${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(a / 60))}${p(a % 60)}`;
 }
 
 export async function* renderFetch(folder: Folder, seq: number, uid: number, items: readonly FetchItem[], opts: RenderOptions): AsyncIterable<Buffer> {
@@ -36,7 +27,7 @@ export async function* renderFetch(folder: Folder, seq: number, uid: number, ite
     switch (item.kind) {
       case 'UID': parts.push(`UID ${uid}`); break;
       case 'FLAGS': parts.push(`FLAGS ${flagList(flagsWithRecent(folder, m, opts.rev2 ?? false))}`); break;
-      case 'INTERNALDATE': parts.push(`INTERNALDATE "${imapDate(m.internalDate)}"`); break;
+      case 'INTERNALDATE': parts.push(`INTERNALDATE ${imapDate(m.internalDate)}`); break;
       case 'RFC822.SIZE': parts.push(`RFC822.SIZE ${m.size}`); break;
       case 'MODSEQ': parts.push(`MODSEQ (${m.modseq})`); modseqDone = true; break;
       case 'RFC822': parts.push('RFC822 ', literal(await whole())); break;

@@ -56,7 +56,10 @@ export class ImapServer {
       canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
       nextLine: async () => {
         const line = await input.line(opts.limits.maxLine);
-        return line === null ? null : Buffer.isBuffer(line) ? line : Buffer.from('');
+        if (line === null) return null;
+        if (!Buffer.isBuffer(line)) return Buffer.from('');
+        // Without its line end: the SASL response or DONE itself.
+        return line.subarray(0, line.length - (line.at(-2) === 0x0d ? 2 : 1));
       },
       startTls: async () => {
         input.discard();
@@ -103,7 +106,7 @@ export class ImapServer {
     try {
       while (!current.destroyed && session.state !== 'logout') {
         await out.drained();
-        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, false);
+        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, session.utf8);
         if (read.kind === 'gone') break;
         if (read.kind === 'fatal') {
           out.write(`* BYE ${read.message}\r\n`);
@@ -119,7 +122,7 @@ export class ImapServer {
           if (!ok) break;
           continue;
         }
-        const parsed = parseCommand(read.frame, { utf8Accept: false });
+        const parsed = parseCommand(read.frame, { utf8Accept: session.utf8 });
         if (!parsed.ok) {
           out.write(parsed.tag ? `${parsed.tag} BAD ${parsed.message}\r\n` : `* BAD ${parsed.message}\r\n`);
           continue;

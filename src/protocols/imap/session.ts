@@ -59,6 +59,11 @@ export class ImapSession {
     return this.enabled.has('IMAP4REV2');
   }
 
+  /** Mailbox names in UTF-8 on the wire: IMAP4rev2 (RFC 9051 5.1), else modified UTF-7. */
+  get utf8(): boolean {
+    return this.rev2;
+  }
+
   capabilityContext(): CapabilityContext {
     return { secure: this.secure, starttls: this.conn.canStartTls, plaintextLogin: this.plaintextLogin, authenticated: this.state !== 'not-authenticated' };
   }
@@ -69,6 +74,11 @@ export class ImapSession {
 
   untagged(text: string): void {
     this.out.write(`* ${text}\r\n`);
+  }
+
+  /** An untagged response with byte pieces (a UTF-8 or literal mailbox name): written as bytes. */
+  untaggedParts(...parts: (string | Buffer)[]): void {
+    this.out.write(Buffer.concat([Buffer.from('* '), ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)), Buffer.from('\r\n')]));
   }
 
   loggedIn(user: MailUser, mailbox: Mailbox): void {

@@ -48,7 +48,7 @@ export const fetch: CommandSpec<'FETCH'> = {
       }
     }
     const withFlags: FetchItem[] = items.some((i) => i.kind === 'FLAGS') ? items : [...items, { kind: 'FLAGS' }];
-    const opts = { utf8: false, includeModseq, rev2: session.rev2 };
+    const opts = { utf8: session.utf8, includeModseq, rev2: session.rev2 };
     for (const seq of seqs) {
       const uid = f.uidAt(seq);
       for await (const piece of renderFetch(f, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);

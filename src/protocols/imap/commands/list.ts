@@ -27,7 +27,7 @@ export const list: CommandSpec<'LIST'> = {
       if (selectSpecial && !f.attributes.some((a) => SPECIAL_USE.has(a))) continue;
       const attrs = [...f.attributes];
       if (returnSubscribed && f.subscribed) attrs.push('\\Subscribed');
-      session.untagged(`LIST (${attrs.join(' ')}) "." ${wireMailboxName(f.name)}`);
+      session.untaggedParts(`LIST (${attrs.join(' ')}) "." `, wireMailboxName(f.name, session.utf8));
     }
     return ok('List completed.');
   },

@@ -16,7 +16,7 @@ export const lsub: CommandSpec<'LSUB'> = {
     for (const f of await session.mailbox!.list()) {
       if (!f.subscribed || !match(f.name)) continue;
       const attrs = f.attributes.filter((a) => a === '\\Noselect');
-      session.untagged(`LSUB (${attrs.join(' ')}) "." ${wireMailboxName(f.name)}`);
+      session.untaggedParts(`LSUB (${attrs.join(' ')}) "." `, wireMailboxName(f.name, session.utf8));
     }
     return ok('Lsub completed.');
   },

@@ -23,7 +23,7 @@ export const status: CommandSpec<'STATUS'> = {
     const s = await session.mailbox!.status(cmd.mailbox);
     if (cmd.items.includes('HIGHESTMODSEQ')) session.condstore = true;
     const items = cmd.items.filter((i) => i !== 'DELETED').map((i) => `${i} ${VALUE[i](s)}`);
-    session.untagged(`STATUS ${wireMailboxName(cmd.mailbox)} (${items.join(' ')})`);
+    session.untaggedParts('STATUS ', wireMailboxName(cmd.mailbox, session.utf8), ` (${items.join(' ')})`);
     return ok('Status completed.');
   },
 };
