@@ -106,18 +106,12 @@ export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}
   return { run, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
-/**
- * Splits a session's output by command: tag → the untagged responses before its tagged reply
- * (literals skipped over, so a `{n}` literal containing "tag OK" does not confuse it), and the
- * tagged line itself.
- */
-export function splitByTag(output: Buffer): Map<string, { untagged: Buffer; tagged: string }> {
-  const result = new Map<string, { untagged: Buffer; tagged: string }>();
-  let start = 0;
+/** Splits output into complete responses (a line with the literals it announces), in order. */
+export function responses(output: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   let pos = 0;
   while (pos < output.length) {
     const lineStart = pos;
-    // One logical line: text up to CRLF, jumping over each literal it announces.
     for (;;) {
       const eol = output.indexOf('\r\n', pos);
       if (eol < 0) {
@@ -132,12 +126,33 @@ export function splitByTag(output: Buffer): Map<string, { untagged: Buffer; tagg
       pos = eol + 2;
       break;
     }
-    const first = output.subarray(lineStart, Math.min(lineStart + 64, pos)).toString('latin1');
-    if (!first.startsWith('* ') && !first.startsWith('+ ')) {
-      const tag = first.slice(0, first.indexOf(' '));
-      result.set(tag, { untagged: output.subarray(start, lineStart), tagged: output.subarray(lineStart, pos).toString('latin1').trimEnd() });
-      start = pos;
-    }
+    out.push(output.subarray(lineStart, pos));
   }
-  return result;
+  return out;
+}
+
+/**
+ * The `* <seq> FETCH` responses of a session, by sequence number, in order. Dovecot runs
+ * pipelined FETCHes concurrently, so responses are matched by message, not by tag.
+ */
+export function fetchResponses(output: Buffer): Map<number, Buffer[]> {
+  const bySeq = new Map<number, Buffer[]>();
+  for (const r of responses(output)) {
+    const m = /^\* (\d+) FETCH /.exec(r.subarray(0, 32).toString('latin1'));
+    if (!m) continue;
+    const seq = Number(m[1]);
+    bySeq.set(seq, [...(bySeq.get(seq) ?? []), r]);
+  }
+  return bySeq;
+}
+
+/** Tagged replies by tag (`a OK ...`), for checking that every command succeeded. */
+export function taggedReplies(output: Buffer): Map<string, string> {
+  const tagged = new Map<string, string>();
+  for (const r of responses(output)) {
+    const line = r.toString('latin1');
+    if (line.startsWith('* ') || line.startsWith('+ ')) continue;
+    tagged.set(line.slice(0, line.indexOf(' ')), line.trimEnd());
+  }
+  return tagged;
 }

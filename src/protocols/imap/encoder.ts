@@ -6,7 +6,7 @@
  * - a string goes as a literal when it holds CR, LF, NUL or 8-bit bytes, or more than four
  *   quoted-specials (`"` `\`), where escaping would cost more than the literal's header;
  * - "for humans" strings (ENVELOPE subject and address display names) are normalised first:
- *   tabs and runs of white space become one space, CR/LF go, leading and trailing white space is
+ *   runs of white space (SP, TAB, CR, LF) become one space, leading and trailing white space is
  *   dropped, NUL becomes 0x80; any such change, a quoted-special or an 8-bit byte makes a literal.
  *
  * Everything that may carry a literal returns a Buffer: literals hold raw bytes, not text.
@@ -111,7 +111,7 @@ export function imapDate(date: Date): string {
 
 /**
  * A string meant for people (ENVELOPE subject, display names), normalised as Dovecot does
- * (imap-quote.c imap_append_string_for_humans): white space runs → one space, CR/LF removed,
+ * (imap-quote.c imap_append_string_for_humans in 2.3): runs of SP, TAB, CR and LF → one space,
  * no leading or trailing white space, NUL → 0x80. Unchanged plain text stays a quoted string;
  * anything changed, quoted-specials or 8-bit bytes make a literal.
  */
@@ -123,11 +123,9 @@ export function humanString(v: string | Buffer): Buffer {
     if (c === 0) {
       modify = true;
       lastLwsp = false;
-    } else if (c === TAB || c === SP) {
-      if (c === TAB || lastLwsp) modify = true;
+    } else if (c === TAB || c === SP || c === CR || c === LF) {
+      if (c !== SP || lastLwsp) modify = true;
       lastLwsp = true;
-    } else if (c === CR || c === LF) {
-      modify = true;
     } else {
       if (c === DQUOTE || c === BACKSLASH || c >= 0x80) modify = true;
       lastLwsp = false;
@@ -141,10 +139,10 @@ export function humanString(v: string | Buffer): Buffer {
     if (c === 0) {
       out.push(0x80);
       lastLwsp = false;
-    } else if (c === TAB || c === SP) {
+    } else if (c === TAB || c === SP || c === CR || c === LF) {
       if (!lastLwsp) out.push(SP);
       lastLwsp = true;
-    } else if (c !== CR && c !== LF) {
+    } else {
       out.push(c);
       lastLwsp = false;
     }

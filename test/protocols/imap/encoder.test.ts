@@ -65,7 +65,8 @@ describe('IMAP encoder', () => {
     expect(s(humanString('tab\there'))).toBe('{8}\r\ntab here');
     expect(s(humanString('  spaced  out  '))).toBe('{10}\r\nspaced out');
     expect(s(humanString('fold\r\n line'))).toBe('{9}\r\nfold line');
-    expect(s(humanString('a\r\nb'))).toBe('{2}\r\nab');
+    expect(s(humanString('a\r\nb'))).toBe('{3}\r\na b');
+    expect(s(humanString('bare\rCR'))).toBe('{7}\r\nbare CR');
     expect(s(humanString('a"b'))).toBe('{3}\r\na"b');
     expect(s(humanString('a\0b'))).toBe('{3}\r\na\x80b');
     expect(s(humanString('caf\xe9'))).toBe('{5}\r\ncaf\xc3\xa9');
