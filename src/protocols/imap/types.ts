@@ -23,7 +23,11 @@ export type SearchKey =
   | { kind: 'flag'; flag: string; set: boolean } // ANSWERED/UNANSWERED, DELETED, DRAFT, FLAGGED, SEEN, RECENT, NEW(=RECENT UNSEEN handled as and), OLD, KEYWORD/UNKEYWORD
   | { kind: 'new' }
   | { kind: 'old' }
-  | { kind: 'header'; field: string; value: Buffer } // BCC/CC/FROM/SUBJECT/TO map to header too
+  /**
+   * BCC/CC/FROM/SUBJECT/TO map to header too, with `key` set: Dovecot matches those against the
+   * normalised address list / the value with whitespace runs compressed, HEADER against the value.
+   */
+  | { kind: 'header'; field: string; value: Buffer; key?: 'BCC' | 'CC' | 'FROM' | 'SUBJECT' | 'TO' }
   | { kind: 'body'; value: Buffer }
   | { kind: 'text'; value: Buffer }
   | { kind: 'date'; which: 'internal' | 'sent'; op: 'before' | 'on' | 'since'; date: Date }
