@@ -24,7 +24,8 @@ const MAGIC = 'tsmail-cache 1';
 /** Pending records are written once this many bytes are waiting (and at every index write). */
 const FLUSH_BYTES = 256 * 1024;
 const MAX_KEY = 64;
-const HEAD_READ = 512;
+const WINDOW = 64 * 1024;
+const HEAD_MAX = 200;
 /** Compact when the file is over 1 MiB and less than half of it is live. */
 const COMPACT_MIN = 1 << 20;
 
@@ -56,7 +57,10 @@ export class DerivedCache {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly pendingAt = new Map<number, Pending>();
-  private scratch = Buffer.alloc(HEAD_READ);
+  /** A read-ahead window over the file (see recordAt). */
+  private readonly window = Buffer.alloc(WINDOW);
+  private windowAt = 0;
+  private windowLen = 0;
   private broken = false;
 
   constructor(
@@ -172,6 +176,7 @@ export class DerivedCache {
       closeSync(out);
       out = undefined;
       renameSync(tmp, file);
+      this.windowLen = 0;
       closeSync(this.fd);
       this.fd = openSync(file, 'a+', 0o600);
       this.ino = fstatSync(this.fd).ino;
@@ -197,6 +202,7 @@ export class DerivedCache {
     if (this.fd === undefined) return;
     try {
       ftruncateSync(this.fd, 0);
+      this.windowLen = 0;
       const header = Buffer.from(`${MAGIC}\t${this.uidValidity()}\n`);
       writeSync(this.fd, header);
       this.end = header.length;
@@ -249,6 +255,7 @@ export class DerivedCache {
       if (!rec) {
         // A torn last record (crash mid-write): cut it off so appends start clean.
         ftruncateSync(this.fd!, this.end);
+        this.windowLen = 0;
         return;
       }
       const i = this.table.indexOf(rec.uid);
@@ -263,12 +270,18 @@ export class DerivedCache {
   private recordAt(offset: number): Pending | undefined {
     const p = this.pendingAt.get(offset);
     if (p) return p;
-    if (offset >= this.end && offset !== this.end) return undefined;
-    const fd = this.fd!;
-    const n = readSync(fd, this.scratch, 0, HEAD_READ, offset);
-    const nl = this.scratch.subarray(0, n).indexOf(0x0a);
-    if (nl < 0) return undefined;
-    const f = this.scratch.toString('latin1', 0, nl).split('\t');
+    if (offset > this.end) return undefined;
+    // Records of consecutive messages lie next to each other: read a window ahead, so a FETCH
+    // of a whole folder costs one read() per WINDOW bytes, not one per message.
+    let rel = offset - this.windowAt;
+    if (rel < 0 || rel >= this.windowLen || this.window.subarray(rel, this.windowLen).indexOf(0x0a) < 0) {
+      this.windowAt = offset;
+      this.windowLen = readSync(this.fd!, this.window, 0, WINDOW, offset);
+      rel = 0;
+    }
+    const nl = this.window.subarray(rel, this.windowLen).indexOf(0x0a);
+    if (nl < 0 || nl > HEAD_MAX) return undefined;
+    const f = this.window.toString('latin1', rel, rel + nl).split('\t');
     if (f.length !== 4) return undefined;
     const uid = Number(f[0]);
     const prev = Number(f[1]);
@@ -276,10 +289,15 @@ export class DerivedCache {
     if (!Number.isInteger(uid) || !Number.isInteger(prev) || !Number.isInteger(len) || len < 0 || len > MAX_VALUE) return undefined;
     const size = nl + 1 + len + 1;
     let body: Buffer;
-    if (size <= n) body = this.scratch.subarray(nl + 1, nl + 1 + len + 1);
-    else {
+    if (rel + size <= this.windowLen) body = this.window.subarray(rel + nl + 1, rel + size);
+    else if (size <= WINDOW) {
+      this.windowAt = offset;
+      this.windowLen = readSync(this.fd!, this.window, 0, WINDOW, offset);
+      if (size > this.windowLen) return undefined;
+      body = this.window.subarray(nl + 1, size);
+    } else {
       body = Buffer.alloc(len + 1);
-      if (readSync(fd, body, 0, len + 1, offset + nl + 1) !== len + 1) return undefined;
+      if (readSync(this.fd!, body, 0, len + 1, offset + nl + 1) !== len + 1) return undefined;
     }
     if (body[len] !== 0x0a) return undefined;
     return { uid, prev, key: f[2]!, value: body.toString('utf8', 0, len), size };

@@ -390,11 +390,10 @@ export class FolderState {
   }
 
   /**
-   * Nobody has the folder open any more: stop watching, write what is pending and close
-   * tsmail.cache. The object may be used again afterwards (it reopens what it needs).
+   * Nobody has the folder open any more: write what is pending and close tsmail.cache. The object may be used again afterwards (it reopens what it needs).
    */
   async release(): Promise<void> {
-    this.watch?.stop();
+    // The watcher stopped with the last listener (onChange); nothing else to stop here.
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
     await this.exclusive(() => this.writeIndexNow());

@@ -43,6 +43,7 @@ export class MaildirStore implements MailDrop {
   private readonly states = new Map<string, { state: FolderState; refs: number }>();
   /** Folders being released (index written, cache closed): reused if opened meanwhile. */
   private readonly closing = new Map<string, FolderState>();
+  private readonly releasing = new Set<Promise<void>>();
   /** Recently released small folders, oldest first, kept warm for a while (STATUS, re-SELECT). */
   private readonly idle = new Map<string, { state: FolderState; timer: NodeJS.Timeout }>();
   private readonly drop: MaildirDrop;
@@ -88,6 +89,7 @@ export class MaildirStore implements MailDrop {
 
   /** Writes every known folder's tsmail.index now (clean shutdown; otherwise writes are batched). */
   async flush(): Promise<void> {
+    await Promise.all(this.releasing);
     const all = [...[...this.states.values()].map((h) => h.state), ...this.closing.values(), ...[...this.idle.values()].map((i) => i.state)];
     await Promise.all(all.map((st) => st.exclusive(() => st.writeIndexNow())));
   }
@@ -140,13 +142,15 @@ export class MaildirStore implements MailDrop {
     this.states.delete(dir);
     const state = held.state;
     this.closing.set(dir, state);
-    state.release()
+    const done = state.release()
       .catch((err: unknown) => this.opts.log.warn({ dir, err: (err as Error).message }, 'releasing a folder failed'))
       .finally(() => {
+        this.releasing.delete(done);
         if (this.closing.get(dir) !== state) return; // opened again meanwhile
         this.closing.delete(dir);
         this.keepWarm(dir, state);
       });
+    this.releasing.add(done);
   }
 
   private keepWarm(dir: string, state: FolderState): void {
