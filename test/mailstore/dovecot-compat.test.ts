@@ -142,4 +142,44 @@ describe.skipIf(!available.ok)('Maildir interop with Dovecot', () => {
     expect(seen.size).toBe(8);
     expect(new Set(seen.values()).size).toBe(8);
   });
+
+  it('an open folder sees what Dovecot changes on the same Maildir through its watcher: flags, expunges, new mail', async () => {
+    for (let i = 1; i <= 3; i++) await doveadmOk(h, ['save'], MSG(i));
+    box = await store.openMailbox(h.mail);
+    const inbox = await box.open('INBOX');
+    expect(inbox.count()).toBe(3);
+    await giveToDovecot(h, h.mail);
+    let notified = false;
+    let wake: () => void = () => {};
+    inbox.onChange(() => {
+      notified = true;
+      wake();
+    });
+    const seen = { added: [] as number[], flagged: new Map<number, string[]>(), expunged: [] as number[] };
+    /** Waits for the watcher (nobody calls sync() otherwise) until `done` holds. */
+    const until = async (done: () => boolean) => {
+      while (!done()) {
+        if (!notified) await new Promise<void>((resolve) => (wake = resolve));
+        notified = false;
+        const c = await inbox.sync();
+        seen.added.push(...c.added);
+        seen.expunged.push(...c.expunged);
+        for (const m of c.flagged) seen.flagged.set(m.uid, [...m.flags].sort());
+      }
+    };
+    const changed = until(() => seen.flagged.has(2));
+    await doveadmOk(h, ['flags', 'add', '\\Flagged Later', 'mailbox', 'INBOX', 'uid', '2']);
+    await changed;
+    expect(seen.flagged.get(2)).toEqual(['Later', '\\Flagged']);
+    const gone = until(() => seen.expunged.includes(1));
+    await doveadmOk(h, ['expunge', 'mailbox', 'INBOX', 'uid', '1']);
+    await gone;
+    const arrived = until(() => seen.added.includes(4));
+    await doveadmOk(h, ['save'], MSG(4));
+    await arrived;
+    expect(Array.from({ length: inbox.count() }, (_, i) => inbox.uidAt(i + 1))).toEqual([2, 3, 4]);
+    expect(seen.expunged).toEqual([1]);
+    expect(inbox.meta(2)!.flags.sort()).toEqual(['Later', '\\Flagged']);
+    await inbox.close();
+  });
 });

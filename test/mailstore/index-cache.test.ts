@@ -38,7 +38,7 @@ describe('tsmail.index (cache of a folder across restarts)', () => {
 
   it('restores UIDs, dates, sizes and mod-sequences after a restart', async () => {
     const before = await firstRun();
-    expect(await readFile(path.join(root, 'tsmail.index'), 'utf8')).toMatch(/^tsmail-index 1\t/);
+    expect(await readFile(path.join(root, 'tsmail.index'), 'utf8')).toMatch(/^tsmail-index 2\t/);
     const box = await fresh().openMailbox(root);
     const inbox = await box.open('INBOX');
     expect(inbox.messages()).toEqual(before.metas);
