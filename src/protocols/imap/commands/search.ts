@@ -1,6 +1,6 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { no, ok } from '../replies.js';
-import { searchFolder } from '../search-eval.js';
+import { bad, no, ok } from '../replies.js';
+import { searchFolder, searchKeyValid } from '../search/evaluate.js';
 import type { SearchKey } from '../types.js';
 import { formatSet } from '../uid-set.js';
 
@@ -23,6 +23,7 @@ export const search: CommandSpec<'SEARCH'> = {
   reportsChanges: (cmd) => cmd.uid,
   async run({ session, tag }, cmd) {
     if (cmd.charset && !/^(utf-8|us-ascii)$/i.test(cmd.charset)) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    if (!searchKeyValid(cmd.criteria)) return bad('Error in IMAP command SEARCH: Invalid search string (not UTF-8)');
     const f = session.selected!.folder;
     const modseq = usesModseq(cmd.criteria);
     if (modseq) session.condstore = true;
