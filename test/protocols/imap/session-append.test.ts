@@ -72,6 +72,17 @@ describe('IMAP APPEND: streamed literal, limits, and nothing left by a client th
     again.close();
   });
 
+  it('refuses (and stores nothing of) a message whose literal is followed by more than CRLF', async () => {
+    const c = await login();
+    const st = async () => (await c.command('s', 'STATUS INBOX (MESSAGES)'))[0];
+    const before = await st();
+    // announced 17 bytes, sent 21: "e\r\n" follows the literal where CRLF must be
+    c.send('a APPEND INBOX {17+}\r\nSubject: one\r\n\r\none\r\n');
+    expect(await c.until('a')).toEqual(['a BAD Error in IMAP command APPEND: Invalid arguments.']);
+    expect(await st()).toBe(before);
+    c.close();
+  });
+
   it('refuses APPEND before login without reading a literal it never asked for', async () => {
     const { client } = await RawImap.connect(d.imapPort);
     expect(await client.command('a', 'APPEND INBOX {10}')).toEqual(['a BAD Command not allowed before login.']);

@@ -40,6 +40,9 @@ export async function appendMessage(ctx: CommandContext, read: AppendRead, input
   if (literal.size === 0) return refuse(no('Can\'t save a zero byte message.'));
   if (!literal.nonSync) session.out.write('+ OK\r\n');
   const body = new PassThrough({ highWaterMark: CHUNK });
+  // Aborting (destroy with an error) must never become an unhandled 'error' event, whatever the
+  // store's reader has done with the stream by then: the store learns of it from its own read.
+  body.on('error', () => {});
   const flags = head.flags.filter((f) => f.toLowerCase() !== '\\recent');
   let failure: unknown;
   const stored = session.mailbox!.append(head.mailbox, body, { flags, ...(head.date ? { internalDate: head.date } : {}) })
