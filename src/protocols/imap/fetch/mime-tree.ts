@@ -92,6 +92,11 @@ export class MimeTreeBuilder {
     }
   }
 
+  /** Whether the message's own header has been read completely. */
+  get rootHeaderDone(): boolean {
+    return this.frames.length === 0 || this.frames[0]!.part !== this.root || !this.frames[0]!.inHeader;
+  }
+
   end(): MimePart {
     if (this.lineLen > 0) this.finishLine(false);
     this.closeFrames(0, this.pos);
@@ -117,12 +122,12 @@ export class MimeTreeBuilder {
     const data = this.handleLine(line, len, hasLf);
     this.pos += len;
     if (hasLf) this.lf++;
-    // Only a line break of data can belong to a following boundary line; a boundary line's
-    // own break and the empty line ending a header are taken already.
+    // The line break before a boundary line belongs to it, even the one of the empty line
+    // ending a header (the header is then that much shorter); a boundary line's own is taken.
     this.prevBreak = hasLf && data ? (len >= 2 && line[line.length - 2] === 0x0d ? CRLF_LEN : 1) : 0;
   }
 
-  /** Returns whether the line was data (body or header field), not a boundary or header end. */
+  /** Returns false for a boundary line. */
   private handleLine(line: Buffer, len: number, hasLf: boolean): boolean {
     if (line[0] === 0x2d && line[1] === 0x2d) {
       for (let i = this.frames.length - 1; i >= 0; i--) {
@@ -144,7 +149,7 @@ export class MimeTreeBuilder {
     }
     top.part.headerSize = this.pos + len - top.part.start;
     this.startBody(top, this.pos + len, this.lf + 1);
-    return false;
+    return true;
   }
 
   /** Header done (at `bodyStart`): decide what the part holds. */
@@ -205,6 +210,7 @@ export class MimeTreeBuilder {
         this.startBody(f, headerEnd, endLf);
         // An encapsulated message startBody opened is closed next round: empty.
       }
+      if (end < part.start + part.headerSize) part.headerSize = Math.max(0, end - part.start);
       const bodyStart = part.start + part.headerSize;
       part.bodySize = Math.max(0, end - bodyStart);
       part.bodyLines = Math.max(0, endLf - f.bodyLf);
@@ -227,20 +233,15 @@ export async function parseMime(source: AsyncIterable<Buffer | string>): Promise
   return b.end();
 }
 
-/** Part by IMAP part number (RFC 9051 6.4.5): [] is the message; message/rfc822 parts are entered. */
-export function partAt(root: MimePart, numbers: readonly number[]): MimePart | undefined {
-  let part = root;
-  for (const n of numbers) {
-    // A message's (or message/rfc822 part's) numbers address the parts of its body.
-    if (part.kind === 'message') part = part.children[0]!;
-    if (part.kind === 'multipart') {
-      const child = part.children[n - 1];
-      if (!child) return undefined;
-      part = child;
-    } else if (n === 1) {
-      // A non-multipart message has one part, numbered 1: its body.
-      continue;
-    } else return undefined;
+/**
+ * Only the message's own header (ENVELOPE needs no more): stops reading at its end. The
+ * returned part has the header and its size; body fields are not meaningful.
+ */
+export async function parseRootHeader(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+  const b = new MimeTreeBuilder();
+  for await (const chunk of source) {
+    b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    if (b.rootHeaderDone) break; // leaving the loop destroys the stream
   }
-  return part;
+  return b.end();
 }
