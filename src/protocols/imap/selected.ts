@@ -65,8 +65,12 @@ export function flagsWithRecent(f: Folder, m: MessageMeta, rev2: boolean): strin
   return !rev2 && f.isRecent(m.uid) ? [...m.flags, '\\Recent'] : [...m.flags];
 }
 
+/** Dovecot's order (imap-util.c imap_write_flags): system flags, then keywords as stored. */
+const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '\\Recent'];
+
 export function flagList(flags: readonly string[]): string {
-  return `(${flags.join(' ')})`;
+  const system = SYSTEM_ORDER.filter((f) => flags.includes(f));
+  return `(${[...system, ...flags.filter((f) => !f.startsWith('\\'))].join(' ')})`;
 }
 
 /** How many messages in the view have a UID below `uid` (binary search over the view). */

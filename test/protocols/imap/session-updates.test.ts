@@ -87,7 +87,7 @@ describe('IMAP sessions on one mailbox: pending updates, \\Recent, \\Seen, CONDS
     await a.command('s', `SELECT ${folder}`);
     expect(await a.command('f', 'FETCH 1 (BODY.PEEK[HEADER])')).toEqual(['* 1 FETCH (BODY[HEADER] {15}', 'Subject: m1', '', ')', 'f OK Fetch completed.']);
     expect(await a.command('g', 'FETCH 1 (FLAGS)')).toEqual(['* 1 FETCH (FLAGS ())', 'g OK Fetch completed.']);
-    expect(await a.command('h', 'FETCH 1 (BODY[TEXT])')).toEqual(['* 1 FETCH (BODY[TEXT] {8}', 'body 1', ' FLAGS (\\Seen))', 'h OK Fetch completed.']);
+    expect(await a.command('h', 'FETCH 1 (BODY[TEXT])')).toEqual(['* 1 FETCH (FLAGS (\\Seen) BODY[TEXT] {8}', 'body 1', ')', 'h OK Fetch completed.']);
     expect(await a.command('i', 'FETCH 1 (FLAGS)')).toEqual(['* 1 FETCH (FLAGS (\\Seen))', 'i OK Fetch completed.']);
     await a.command('x', 'STORE 1 -FLAGS.SILENT (\\Seen)');
     await a.command('y', `EXAMINE ${folder}`);

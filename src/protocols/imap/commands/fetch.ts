@@ -1,5 +1,5 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { renderFetch } from '../fetch-render.js';
+import { renderFetch } from '../fetch/respond.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
 import { bad, ok } from '../replies.js';
 import type { FetchItem } from '../types.js';
@@ -37,7 +37,6 @@ export const fetch: CommandSpec<'FETCH'> = {
       const since = cmd.changedSince;
       seqs = seqs.filter((q) => (f.meta(f.uidAt(q))?.modseq ?? 0n) > since);
     }
-    const includeModseq = session.condstore && (cmd.changedSince !== undefined || items.some((i) => i.kind === 'FLAGS'));
     const seen = new Set<number>();
     if (!s.readOnly && items.some(setsSeen)) {
       const unseen = seqs.map((q) => f.uidAt(q)).filter((u) => !(f.meta(u)?.flags.includes('\\Seen') ?? true));
@@ -48,7 +47,8 @@ export const fetch: CommandSpec<'FETCH'> = {
       }
     }
     const withFlags: FetchItem[] = items.some((i) => i.kind === 'FLAGS') ? items : [...items, { kind: 'FLAGS' }];
-    const opts = { utf8: session.utf8, includeModseq, rev2: session.rev2 };
+    // RFC 7162 3.1.4.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
+    const opts = { utf8: session.utf8, includeModseq: session.condstore };
     for (const seq of seqs) {
       const uid = f.uidAt(seq);
       for await (const piece of renderFetch(f, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
