@@ -84,3 +84,8 @@ export function rankBelow(f: Folder, uid: number): number {
   }
   return lo;
 }
+
+/** The folder as an IMAP4rev2 session renders it: no \Recent (RFC 9051 appendix E). */
+export function withoutRecent(f: Folder): Folder {
+  return new Proxy(f, { get: (target, prop, receiver) => (prop === 'isRecent' ? () => false : Reflect.get(target, prop, receiver)) });
+}

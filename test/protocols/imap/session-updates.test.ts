@@ -76,6 +76,16 @@ describe('IMAP sessions on one mailbox: pending updates, \\Recent, \\Seen, CONDS
     expect(later).toContain('* 0 RECENT');
     expect(await a.command('f', 'FETCH 1 FLAGS')).toEqual(['* 1 FETCH (FLAGS (\\Recent))', 'f OK Fetch completed.']);
     expect(await b.command('f', 'FETCH 1 FLAGS')).toEqual(['* 1 FETCH (FLAGS ())', 'f OK Fetch completed.']);
+    // IMAP4rev2 has no \\Recent (RFC 9051 appendix E): a rev2 session that is first to see a
+    // message takes it (b, after it, does not get it) and does not show it
+    await a.command('u', 'UNSELECT');
+    await a.command('e', 'ENABLE IMAP4rev2');
+    expect((await a.command('s', 'SELECT INBOX')).some((l) => / RECENT$/.test(l))).toBe(false);
+    await lmtp.sendMail({ envelope: { from: 'x@example.org', to: ['bob@example.test'] }, raw: msg(8) });
+    expect(await a.command('n', 'NOOP')).toEqual(['* 2 EXISTS', 'n OK NOOP completed.']);
+    expect(await a.command('g', 'FETCH 2 FLAGS')).toEqual(['* 2 FETCH (FLAGS ())', 'g OK Fetch completed.']);
+    await b.command('u', 'UNSELECT');
+    expect(await b.command('s', 'SELECT INBOX')).toContain('* 0 RECENT');
     a.close();
     b.close();
   });

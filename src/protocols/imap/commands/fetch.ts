@@ -2,6 +2,7 @@ import { SELECTED, type CommandSpec } from '../command.js';
 import { renderFetch } from '../fetch/respond.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
 import { bad, ok } from '../replies.js';
+import { withoutRecent } from '../selected.js';
 import type { FetchItem } from '../types.js';
 
 /** Body items that set \Seen (RFC 9051 6.4.5): BODY[...] and BINARY[...] without PEEK, RFC822, RFC822.TEXT. */
@@ -49,9 +50,10 @@ export const fetch: CommandSpec<'FETCH'> = {
     const withFlags: FetchItem[] = items.some((i) => i.kind === 'FLAGS') ? items : [...items, { kind: 'FLAGS' }];
     // RFC 7162 3.1.4.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
     const opts = { utf8: session.utf8, includeModseq: session.condstore };
+    const view = session.rev2 ? withoutRecent(f) : f;
     for (const seq of seqs) {
       const uid = f.uidAt(seq);
-      for await (const piece of renderFetch(f, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
+      for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
       await session.out.drained();
     }
     return ok('Fetch completed.');
