@@ -245,6 +245,8 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     smtp: smtpTurnaway(config.hostname, 'SMTP'),
     submission: smtpTurnaway(config.hostname, 'SMTP'),
     lmtp: smtpTurnaway(config.hostname, 'LMTP'),
+    // RFC 9051 7.1.5: BYE instead of a greeting; clients retry later.
+    imap: () => '* BYE [UNAVAILABLE] Too many connections, try again later.\r\n',
   };
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;

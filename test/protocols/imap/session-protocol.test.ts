@@ -50,6 +50,17 @@ describe('IMAP protocol details: LIST, syntax errors, limits, IDLE, pipelining, 
     c.close();
   });
 
+  it('RENAME INBOX moves its messages into the new folder and leaves INBOX empty', async () => {
+    const { client: c } = await RawImap.connect(d.imapPort);
+    await c.command('l', 'LOGIN bob@example.test bob-pw');
+    const m = 'Subject: r\r\n\r\nr\r\n';
+    await c.command('a', `APPEND INBOX {${m.length}+}\r\n${m}`);
+    expect(await c.command('r', 'RENAME INBOX Old')).toEqual(['r OK Rename completed.']);
+    expect(await c.command('s', 'STATUS INBOX (MESSAGES)')).toEqual(['* STATUS INBOX (MESSAGES 0)', 's OK Status completed.']);
+    expect(await c.command('t', 'STATUS Old (MESSAGES)')).toEqual(['* STATUS Old (MESSAGES 1)', 't OK Status completed.']);
+    c.close();
+  });
+
   it('answers syntax errors with BAD, a too-long line with BAD, and keeps the connection', async () => {
     const c = await login();
     expect((await c.command('a', 'FETCH')).at(-1)).toMatch(/^a BAD /);
