@@ -39,7 +39,8 @@ export function readSearchDate(r: Reader): Date {
  * DQUOTE, with date-day-fixed = (SP DIGIT) / 2DIGIT. Returns the instant it names.
  */
 export function parseDateTime(text: string): Date | null {
-  const m = /^([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(text);
+  // Dovecot also takes a one-digit day without the padding space (`1-Jan-2020 ...`); so do we.
+  const m = /^( ?\d|\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(text);
   if (!m) return null;
   const ymd = calendarDay(`${m[1]!.trim()}-${m[2]}-${m[3]}`);
   if (!ymd) return null;

@@ -68,6 +68,8 @@ interface Marker {
 
 /** Longest `~{4294967295+}\r\n` and then some: how much of a line's end a marker can occupy. */
 const TAIL = 32;
+/** How much of a command's start is looked at for its tag and name. */
+const HEAD = 200;
 
 /** The literal marker ending a line (RFC 9051 4.3: the line ends with `{n}` before its CRLF). */
 function markerAt(line: Buffer): Marker | null {
@@ -234,7 +236,8 @@ export class Framer {
   private skipLine(chunk: Buffer, pos: number, mode: Extract<Mode, { kind: 'skip' }>, out: FramerEvent[]): number {
     const lf = chunk.indexOf(LF, pos);
     const end = lf < 0 ? chunk.length : lf + 1;
-    this.skipTail = Buffer.concat([this.skipTail, chunk.subarray(pos, end)]);
+    const piece = chunk.subarray(Math.max(pos, end - TAIL), end);
+    this.skipTail = Buffer.concat([this.skipTail, piece]);
     if (this.skipTail.length > TAIL) this.skipTail = this.skipTail.subarray(this.skipTail.length - TAIL);
     if (lf < 0) return end;
     const marker = markerAt(this.skipTail);
@@ -270,7 +273,8 @@ export class Framer {
   }
 
   private errorText(reason: string): string {
-    return this.name ? `Error in IMAP command ${this.name}: ${reason}` : `Error in IMAP command: ${reason}`;
+    // As parser.ts words it: without a valid tag the command has no name either.
+    return this.name && this.tag !== undefined ? `Error in IMAP command ${this.name}: ${reason}` : `Error in IMAP command: ${reason}`;
   }
 
   /** Starts skipping the rest of the current command; `rest` is the current line's bytes so far. */
@@ -289,8 +293,10 @@ export class Framer {
     const piece = chunk.subarray(pos, end);
     if (this.lineLen + piece.length > this.limits.maxLineLength) {
       // Dovecot: "BAD Error in IMAP command X: Too long argument", and the next line is read anew.
-      this.learnHead(Buffer.concat([...this.line, piece.subarray(0, 64)]));
-      this.skip(Buffer.alloc(0), this.errorText('Too long argument'));
+      const held = Buffer.concat(this.line);
+      this.learnHead(Buffer.concat([held, piece.subarray(0, HEAD + 1)]));
+      // What was held may end in the first bytes of a literal marker that the skip must see.
+      this.skip(held, this.errorText('Too long argument'));
       // The line's end (and a literal marker there) is examined when the skip reaches its LF.
       return this.skipLine(chunk, pos, this.mode as Extract<Mode, { kind: 'skip' }>, out);
     }
@@ -312,7 +318,10 @@ export class Framer {
   /** Reads the tag and command name from a command's first line. */
   private learnHead(line: Buffer): void {
     if (!this.firstLine || this.mode.kind === 'append-tail') return;
-    const text = line.toString('latin1', 0, 64);
+    // A name cut off by the view's end is no name: the marker keeps it from matching there.
+    // Only what is there however the line was chunked (a too-long line is cut at the limit).
+    const view = Math.min(HEAD, this.limits.maxLineLength);
+    const text = line.toString('latin1', 0, view) + (line.length > view ? '\0' : '');
     const tag = /^[^ \r\n]+(?=[ \r\n])/.exec(text)?.[0];
     this.tag = tag !== undefined && isValidTag(tag) ? tag : undefined;
     this.name = /^[^ ]+ ((?:UID )?[A-Za-z]+)(?![^ \r\n])/i.exec(text)?.[1]?.toUpperCase();

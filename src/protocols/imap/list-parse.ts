@@ -41,10 +41,11 @@ export function readListArgs(r: Reader, utf8: boolean): ListArgs {
     r.sp();
   }
   if (r.atEnd()) throw new ParseError('Invalid reference');
-  const reference = listPattern(r.astring('reference'), utf8);
+  // Dovecot reads the reference like a pattern (`LIST * ""` works there).
+  const reference = listPattern(r.listMailbox(), utf8);
   r.sp();
   let patterns: string[];
-  if (r.peek() === 0x28) patterns = r.list(() => listPattern(r.listMailbox(), utf8), false, 'pattern list');
+  if (r.peek() === 0x28) patterns = r.list(() => listPattern(r.listMailbox(), utf8), true, 'pattern list'); // `()` lists nothing, as in Dovecot
   else patterns = [listPattern(r.listMailbox(), utf8)];
   if (r.more()) {
     if (r.atom('RETURN').toUpperCase() !== 'RETURN') throw new ParseError('Invalid arguments');
@@ -58,7 +59,7 @@ export function readListArgs(r: Reader, utf8: boolean): ListArgs {
 export function readLsubArgs(r: Reader, utf8: boolean): { reference: string; pattern: string } {
   r.sp();
   if (r.atEnd()) throw new ParseError('Invalid reference');
-  const reference = listPattern(r.astring('reference'), utf8);
+  const reference = listPattern(r.listMailbox(), utf8);
   if (r.atEnd()) throw new ParseError('Invalid pattern');
   r.sp();
   const pattern = listPattern(r.listMailbox(), utf8);

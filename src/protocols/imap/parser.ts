@@ -120,7 +120,7 @@ function readCommand(r: Reader, name: string, utf8: boolean): Command {
             if (p !== 'CONDSTORE') throw new ParseError(`Unknown ${name} parameter ${p}`);
             condstore = true;
           },
-          false,
+          true, // Dovecot accepts `()`
           `${name} parameter list`,
         );
       }

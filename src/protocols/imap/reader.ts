@@ -147,17 +147,6 @@ export class Reader {
     throw new ParseError('Expected string');
   }
 
-  /** `nstring` = string / NIL. */
-  nstring(): Buffer | null {
-    const c = this.peek();
-    if (c === 0x4e || c === 0x6e) {
-      const save = this.pos;
-      if (this.atom().toUpperCase() === 'NIL') return null;
-      this.pos = save;
-    }
-    return this.string();
-  }
-
   /**
    * RFC 9051 `quoted`: TEXT-CHARs (no NUL, CR, LF), `\"` and `\\` escapes, and UTF-8 sequences
    * (RFC 9051 allows UTF8-2/3/4; they are checked for validity by whoever decodes them).

@@ -145,7 +145,7 @@ describe('framer: literals', () => {
 
   it('an invalid tag with a sync literal gets no continuation', () => {
     const f = new Framer();
-    expect(show(feed(f, '+x LOGIN {3}\r\nb NOOP\r\n'))).toEqual([{ type: 'error', message: 'Error in IMAP command LOGIN: Invalid tag', fatal: false }, { command: 'b NOOP\r\n' }]);
+    expect(show(feed(f, '+x LOGIN {3}\r\nb NOOP\r\n'))).toEqual([{ type: 'error', message: 'Error in IMAP command: Invalid tag', fatal: false }, { command: 'b NOOP\r\n' }]);
   });
 });
 
@@ -219,6 +219,52 @@ describe('framer: APPEND streams its message', () => {
   it('APPEND without a literal is an ordinary command frame (the parser reports it)', () => {
     const f = new Framer();
     expect(show(feed(f, 'a APPEND INBOX\r\n'))).toEqual([{ command: 'a APPEND INBOX\r\n' }]);
+  });
+});
+
+describe('framer: edge cases', () => {
+  it('a brace in the middle of a line is no literal; {0} and a bare-LF marker are', () => {
+    const f = new Framer();
+    expect(show(feed(f, 'a SEARCH SUBJECT {3} x\r\nb LOGIN {0+}\r\n x\r\nc LOGIN {1+}\n\n\r\n'))).toEqual([
+      { command: 'a SEARCH SUBJECT {3} x\r\n' },
+      { command: 'b LOGIN {0+}\r\n x\r\n' },
+      { command: 'c LOGIN {1+}\n\n\r\n' },
+    ]);
+  });
+
+  it('a line of exactly the limit passes; one byte more does not', () => {
+    const f = new Framer({ maxLineLength: 20 });
+    const line = `a SELECT ${'x'.repeat(9)}\r\n`; // 20 bytes with CRLF
+    expect(line.length).toBe(20);
+    expect(show(feed(f, line, 1))).toEqual([{ command: line }]);
+    expect(show(feed(f, `a SELECT ${'x'.repeat(10)}\r\n`, 1))).toEqual([{ type: 'error', tag: 'a', message: 'Error in IMAP command SELECT: Too long argument', fatal: false }]);
+  });
+
+  it('a sync literal after a LITERAL+ one in the same command', () => {
+    const f = new Framer();
+    expect(show(feed(f, 'a LOGIN {3+}\r\nbob {2}\r\n'))).toEqual([{ type: 'continue', tag: 'a', size: 2 }]);
+    expect(show([...f.accept(), ...feed(f, 'pw\r\n')])).toEqual([{ command: 'a LOGIN {3+}\r\nbob {2}\r\npw\r\n' }]);
+  });
+
+  it('a literal too large for the command, after a line that was fine, ends the whole command', () => {
+    const f = new Framer({ maxLiteralSize: 5 });
+    expect(show(feed(f, 'a LOGIN {3+}\r\nbob {6+}\r\n123456\r\nb NOOP\r\n', 4))).toEqual([
+      { type: 'error', tag: 'a', message: 'Error in IMAP command LOGIN: Literal size too large', fatal: false, tooBig: true },
+      { command: 'b NOOP\r\n' },
+    ]);
+  });
+
+  it('literal bytes never become commands, whatever they contain', () => {
+    const f = new Framer();
+    const ev = feed(f, 'a LOGIN {18+}\r\nb DELETE INBOX\r\n x\r\n');
+    expect(show(ev)).toEqual([{ command: 'a LOGIN {18+}\r\nb DELETE INBOX\r\n x\r\n' }]);
+  });
+
+  it('pushing nothing does nothing; accept() and refuse() need a pending literal', () => {
+    const f = new Framer();
+    expect(f.push(Buffer.alloc(0))).toEqual([]);
+    expect(() => f.accept()).toThrow();
+    expect(() => f.refuse()).toThrow();
   });
 });
 
