@@ -57,6 +57,8 @@ interface Frame {
   /** multipart with an open boundary (`--` + boundary), until its end line. */
   boundary: Buffer | null;
   digest: boolean;
+  /** A part of a multipart (MIME by definition), not a message. */
+  inMultipart: boolean;
   depth: number;
 }
 
@@ -159,7 +161,11 @@ export class MimeTreeBuilder {
     const part = frame.part;
     part.header = Buffer.concat(frame.headerChunks);
     frame.headerChunks = [];
-    part.fields = contentFields(parseHeader(part.header));
+    const fields = parseHeader(part.header);
+    // Content-* fields count only in a MIME part: one with MIME-Version or Content-Type, or a
+    // part of a multipart (Dovecot's MESSAGE_PART_FLAG_IS_MIME without MIME_VERSION_STRICT).
+    const mime = frame.inMultipart || fields.some((f) => /^(mime-version|content-type)$/i.test(f.name));
+    part.fields = mime ? contentFields(fields) : {};
     const t = typeOf(part.fields);
     const canNest = frame.depth < MAX_DEPTH && this.parts < MAX_PARTS;
     if (t === undefined) {
@@ -196,7 +202,7 @@ export class MimeTreeBuilder {
     const child = newPart(this.pos + len);
     owner.part.children.push(child);
     this.parts++;
-    this.frames.push(newFrame(child, owner.part.fields.type !== undefined && typeOf(owner.part.fields)!.subtype === 'digest', owner.depth + 1));
+    this.frames.push(newFrame(child, owner.part.fields.type !== undefined && typeOf(owner.part.fields)!.subtype === 'digest', owner.depth + 1, true));
   }
 
   /** Ends frames[from..] at `end` (`endLf` line breaks before it). */
@@ -222,8 +228,8 @@ function newPart(start: number): MimePart {
   return { start, headerSize: 0, bodySize: 0, bodyLines: 0, header: Buffer.alloc(0), fields: {}, kind: 'leaf', text: true, children: [] };
 }
 
-function newFrame(part: MimePart, digest: boolean, depth: number): Frame {
-  return { part, inHeader: true, headerChunks: [], headerBytes: 0, bodyLf: 0, boundary: null, digest, depth };
+function newFrame(part: MimePart, digest: boolean, depth: number, inMultipart = false): Frame {
+  return { part, inHeader: true, headerChunks: [], headerBytes: 0, bodyLf: 0, boundary: null, digest, inMultipart, depth };
 }
 
 /** Parses a whole message stream. */
