@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
+import { searchKeyToUtf8 } from '../../../src/protocols/imap/search/charset.js';
 import { searchFolder } from '../../../src/protocols/imap/search/evaluate.js';
 import type { SearchKey } from '../../../src/protocols/imap/types.js';
 import { corpus, writeCorpus } from '../../fixtures/search/corpus.js';
@@ -83,6 +84,10 @@ describe.skipIf(missing !== undefined)('SEARCH results identical to Dovecot on a
   let dovecot: DovecotImap;
   const dovecotResults = new Map<string, number[] | string>();
   const queries = searchQueries(corpus().length);
+  const latin1Queries: SearchKey[] = ['café', 'CRÈME', 'résumé', 'René', 'Zoë', 'ünter'].flatMap((w) => {
+    const value = Buffer.from(w, 'latin1');
+    return [{ kind: 'body', value }, { kind: 'text', value }, { kind: 'header', field: 'Subject', key: 'SUBJECT', value }, { kind: 'header', field: 'From', key: 'FROM', value }] as SearchKey[];
+  });
 
   beforeAll(async () => {
     const t = await tempDir();
@@ -96,9 +101,10 @@ describe.skipIf(missing !== undefined)('SEARCH results identical to Dovecot on a
     dovecot = await dovecotImap(maildir);
     const commands = [Buffer.from('S1 SELECT INBOX')];
     queries.forEach((q, i) => commands.push(Buffer.concat([Buffer.from(`Q${i} SEARCH RETURN (ALL) CHARSET UTF-8 `), ...render(q)])));
+    latin1Queries.forEach((q, i) => commands.push(Buffer.concat([Buffer.from(`L${i} SEARCH RETURN (ALL) CHARSET ISO-8859-1 `), ...render(q)])));
     const out = (await dovecot.run(commands)).toString('latin1');
-    for (const m of out.matchAll(/^\* ESEARCH \(TAG "(Q\d+)"\)(?: ALL ([\d:,]+))?\r$/gm)) dovecotResults.set(m[1]!, m[2] ? expandSet(m[2]) : []);
-    for (const m of out.matchAll(/^(Q\d+) (NO|BAD) (.*)\r$/gm)) dovecotResults.set(m[1]!, `${m[2]} ${m[3]}`);
+    for (const m of out.matchAll(/^\* ESEARCH \(TAG "([QL]\d+)"\)(?: ALL ([\d:,]+))?\r$/gm)) dovecotResults.set(m[1]!, m[2] ? expandSet(m[2]) : []);
+    for (const m of out.matchAll(/^([QL]\d+) (NO|BAD) (.*)\r$/gm)) dovecotResults.set(m[1]!, `${m[2]} ${m[3]}`);
   }, 60_000);
 
   afterAll(async () => {
@@ -123,5 +129,22 @@ describe.skipIf(missing !== undefined)('SEARCH results identical to Dovecot on a
     }
     expect(diffs).toEqual([]);
     expect(queries.length).toBeGreaterThan(200);
+    // The comparison means something: hundreds of queries pick some messages and not all of them.
+    const picking = queries.filter((_, i) => {
+      const r = dovecotResults.get(`Q${i}`);
+      return Array.isArray(r) && r.length > 0 && r.length < corpus().length;
+    });
+    expect(picking.length).toBeGreaterThan(300);
+  });
+
+  it('matches with CHARSET ISO-8859-1 strings', async () => {
+    const diffs: string[] = [];
+    for (const [i, q] of latin1Queries.entries()) {
+      const ours = await searchFolder(inbox, searchKeyToUtf8(q, 'ISO-8859-1'));
+      const theirs = dovecotResults.get(`L${i}`);
+      if (JSON.stringify(ours) !== JSON.stringify(theirs)) diffs.push(`${describeKey(searchKeyToUtf8(q, 'ISO-8859-1'))}: tsmail ${JSON.stringify(ours)}, dovecot ${JSON.stringify(theirs)}`);
+    }
+    expect(diffs).toEqual([]);
+    expect(latin1Queries.filter((_, i) => (dovecotResults.get(`L${i}`) ?? []).length > 0).length).toBeGreaterThan(10);
   });
 });

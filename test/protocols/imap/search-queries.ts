@@ -19,10 +19,12 @@ const TERMS = [
   'no date', 'garbage', 'quoted, name', '"quoted, name"', 'group name', 'member1', 'm two', 'routed', 'route.example', 'missing_mailbox', 'syntax_error', 'plainbcc',
   'end-of-long-line', 'word word word', 'first part text', 'never closed', 'flowed paragraph', 'flowed \nparagraph', 'ÜPPER', 'upper case headers', 'señor', 'strange charset', 'needle in the haystack',
   'deep attached subject', 'deep attached body', 'crlf line ends', 'only&nbsp;html', 'entities &eacute;', 'example.test', 'EXAMPLE', '@', 'x', 'subject: ', 'from: carol', 'content-type: text/plain',
+ 'jöhn ünter', '"jöhn ünter" <junter', 'jöhn   ünter', 'zoë', '<zoe@example.test>', 'jörg käse', 'jörg käse <jk', 'rené', 'latin <rene', 'split multibyte é across', 'split multibyte', 'upper case field', 'space before colon', 'caf', 'latin header',
+  'smart “quotes” and €uro', '€uro', 'привет мир', 'inner multipart text', 'binaryneedle', 'inner with parts', 'base64 wrapped', 'b64msg', 'headers only', 'no body separator', 'raw 8-bit names',
   'jöhn doe', '"jöhn doe"', 'john@example.com', '<john@example.com>', 'françois', 'jörg k', 'dave d.', '"dave d." <dave', 'dave d. <dave', 'undisclosed-recipients:;', 'news@example.org', 'newsletter <news',
 ];
 
-const HEADER_FIELDS = ['X-Tab', 'X-Empty', 'X-NoSpace', 'Message-ID', 'Content-Type', 'Reply-To', 'Date', 'From', 'Subject', 'X-Missing'];
+const HEADER_FIELDS = ['X-Latin', 'X-Empty-Value', 'subject', 'SUBJECT', 'X-Tab', 'X-Empty', 'X-NoSpace', 'Message-ID', 'Content-Type', 'Reply-To', 'Date', 'From', 'Subject', 'X-Missing'];
 
 export function searchQueries(count: number): SearchKey[] {
   const q: SearchKey[] = [{ kind: 'all' }];
@@ -32,7 +34,7 @@ export function searchQueries(count: number): SearchKey[] {
   q.push({ kind: 'flag', flag: '\\Recent', set: true }, { kind: 'new' }, { kind: 'old' });
   for (const kw of ['Junk', 'junk', '$Forwarded', 'NonJunk', 'Unknown']) q.push({ kind: 'flag', flag: kw, set: true }, { kind: 'flag', flag: kw, set: false });
   for (const size of [0, 100, 200, 300, 400, 500, 700, 1000, 2500]) q.push({ kind: 'size', op: 'larger', size }, { kind: 'size', op: 'smaller', size });
-  for (const d of ['2026-03-01', '2026-03-02', '2026-03-04', '2026-03-07', '2026-03-10', '2026-03-21', '1970-01-01', '2026-03-05', '2026-03-11', '2026-03-12', '2026-02-02']) {
+  for (const d of ['2026-03-01', '2026-03-02', '2026-03-04', '2026-03-07', '2026-03-10', '2026-03-21', '1970-01-01', '2026-03-05', '2026-03-11', '2026-03-12', '2026-02-02', '2026-03-25', '2026-03-26', '2026-03-27', '2026-03-28']) {
     for (const op of ['before', 'on', 'since'] as const) {
       q.push({ kind: 'date', which: 'internal', op, date: day(d) }, { kind: 'date', which: 'sent', op, date: day(d) });
     }
@@ -54,7 +56,7 @@ export function searchQueries(count: number): SearchKey[] {
   }
   for (const field of HEADER_FIELDS) {
     q.push({ kind: 'header', field, value: t('') });
-    for (const term of ['value', 'with tabs', 'value\twith', 'tight', 'example', 'text/plain', '2026', 'carol', 'résumé', 'inner', 'folded across']) q.push({ kind: 'header', field, value: t(term) });
+    for (const term of ['value', 'with tabs', 'value\twith', 'tight', 'example', 'text/plain', '2026', 'carol', 'résumé', 'inner', 'folded across', 'café', 'caf', 'space', 'upper', 'split', '']) q.push({ kind: 'header', field, value: t(term) });
   }
   for (const key of ['FROM', 'TO', 'CC', 'BCC', 'SUBJECT'] as const) q.push({ kind: 'header', field: key, key, value: t('') });
   q.push(

@@ -1,11 +1,10 @@
 /**
  * FROM/TO/CC/BCC search the address header as Dovecot rewrites it (message_address_parse +
- * message_address_write), not as written: `Name <a@b>` becomes `"Name" <a@b>`... only when the
- * name needs quoting, a bare `a@b (Name)` becomes `Name <a@b>`, a bare `a@b` becomes `<a@b>`,
- * groups become `group: <a@b>, <c@d>;`, and broken addresses get Dovecot's MISSING_MAILBOX /
- * MISSING_DOMAIN / SYNTAX_ERROR placeholders. Encoded words are left for the caller to decode.
- *
- * Deliberate difference: raw 8-bit text in a display name is kept; Dovecot loses it.
+ * message_address_write), not as written: a display name is quoted when it is not all atom
+ * text (`John Doe <a@b>` → `"John Doe" <a@b>`), a bare `a@b (Name)` becomes `Name <a@b>`, a
+ * bare `a@b` becomes `<a@b>`, groups become `group: <a@b>, <c@d>;`, and broken addresses get
+ * Dovecot's MISSING_MAILBOX / MISSING_DOMAIN / SYNTAX_ERROR placeholders. Encoded words are
+ * left for the caller to decode (a name holding one is written unquoted, as Dovecot does).
  */
 import { isAtext, Rfc822Lexer } from './rfc822-tokens.js';
 

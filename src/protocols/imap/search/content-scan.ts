@@ -133,7 +133,8 @@ export class ContentScanner {
             const line = `${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`;
             for (const l of this.text) l.finder.feed(line);
           }
-          if (ev.contentType === 'message/rfc822' && ev.messageNode === false && !/^(base64|quoted-printable)$/i.test(ev.encoding || '')) {
+          if (ev.contentType === 'message/rfc822' && ev.messageNode === false) {
+            // Dovecot parses it as a message even when it is base64 (then nothing in it is found).
             const s = newSplitter();
             inner = { splitter: s, done: this.consume(s, st, false) };
           } else if (!ev.multipart && textish(ev.contentType)) decoder = new BodyDecoder(ev.encoding || undefined, ev.charset || undefined);

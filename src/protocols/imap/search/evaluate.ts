@@ -30,7 +30,24 @@ const NO = 0;
 const UNKNOWN = -1;
 type Tri = 1 | 0 | -1;
 
-const defaultOffset = (ms: number): number => -new Date(ms).getTimezoneOffset();
+/**
+ * The process's UTC offset at an instant, remembered for the quarter hour it falls in (offsets
+ * change only on such boundaries), so that a date search over 100k messages does not build a
+ * Date per message.
+ */
+function localOffsetCache(): (ms: number) => number {
+  const QUARTER = 15 * 60_000;
+  let bucket = NaN;
+  let offset = 0;
+  return (ms) => {
+    const b = Math.floor(ms / QUARTER);
+    if (b !== bucket) {
+      bucket = b;
+      offset = -new Date(ms).getTimezoneOffset();
+    }
+    return offset;
+  };
+}
 
 /** Whether every string in the key is valid UTF-8 (the session answers BAD otherwise). */
 export function searchKeyValid(key: SearchKey): boolean {
@@ -60,10 +77,10 @@ function isUtf8(b: Buffer): boolean {
 }
 
 export async function searchFolder(folder: Folder, key: SearchKey, opts: SearchOptions = {}): Promise<number[]> {
-  if (!searchKeyValid(key)) throw new InvalidInput('Invalid search key: not UTF-8');
+  if (!searchKeyValid(key)) throw new InvalidInput('Invalid search key'); // Dovecot: BAD Error in IMAP command SEARCH: Invalid search key
   const leaves: ContentLeaf[] = [];
   const root = compile(key, folder, leaves);
-  const localOffset = opts.localOffset ?? defaultOffset;
+  const localOffset = opts.localOffset ?? localOffsetCache();
   const scanner = leaves.length > 0 ? new ContentScanner(leaves) : null;
   const st: ScanState = { sent: 0 };
   const out: number[] = [];
