@@ -154,6 +154,16 @@ describe('mailbox operations for IMAP', () => {
     await other.close();
   });
 
+  it('STATUS counts \\Recent without taking it from the session that selects the folder next', async () => {
+    await writeFile(path.join(root, 'new', '1700000000.1_1.mda.example'), 'Subject: one\n\nx\n');
+    expect((await box.status('INBOX')).recent).toBe(1);
+    expect((await box.status('INBOX')).recent).toBe(1);
+    const f = await box.open('INBOX');
+    expect([f.isRecent(1), f.status().recent]).toEqual([true, 1]);
+    expect((await box.status('INBOX')).recent).toBe(0); // given to that session now
+    await f.close();
+  });
+
   it('sync() reports changes against each session\'s own view; sequence numbers stay until then', async () => {
     for (let i = 1; i <= 5; i++) await box.append('INBOX', MSG(i));
     const a = await box.open('INBOX');

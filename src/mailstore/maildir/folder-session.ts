@@ -5,7 +5,7 @@ import type { Folder, FolderChanges, FolderStatus, FlagMode, MessageMeta } from 
 import { formatFlags, parseFlags, withInfo } from './filename.js';
 import { keywordLetters, lettersToImapFlags, splitImapFlags } from './flag-codec.js';
 import type { FolderState, MessageFile } from './folder-state.js';
-import { BIT_DELETED, BIT_SEEN } from './message-table.js';
+import { BIT_DELETED } from './message-table.js';
 import { addKeywords } from './keywords-update.js';
 import { openCrlf } from './crlf-reader.js';
 import { fsyncDir } from '../../core/atomic-file.js';
@@ -56,17 +56,7 @@ export class MaildirFolder implements Folder {
   }
 
   status(): FolderStatus {
-    const t = this.state.table;
-    let unseen = 0;
-    let size = 0;
-    for (let i = 0; i < t.length; i++) {
-      if (!(t.sys[i]! & BIT_SEEN)) unseen++;
-      size += t.vsizes[i]!;
-    }
-    return {
-      messages: t.length, recent: this.recent.size, unseen,
-      uidNext: this.state.uidNext, uidValidity: this.state.uidValidity, highestModseq: this.state.highestModseq, size,
-    };
+    return this.state.status(this.recent.size);
   }
 
   /** @deprecated an object per message; kept for old callers (protocols use count/uidAt/meta). */

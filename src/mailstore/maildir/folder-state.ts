@@ -14,11 +14,11 @@ import { TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { compareMaildirNames, parseMaildirName, withInfo } from './filename.js';
 import { emptyKeywordTable, parseKeywords, type KeywordTable } from './keywords-file.js';
-import type { MessageMeta } from '../types.js';
+import type { FolderStatus, MessageMeta } from '../types.js';
 import { DerivedCache, type CacheMark } from './derived-cache.js';
 import { FolderWatch } from './folder-watch.js';
 import { modseqFloor, readIndex, snapshotOf, writeIndex } from './index-cache.js';
-import { MessageTable, type MessageRecord } from './message-table.js';
+import { BIT_SEEN, MessageTable, type MessageRecord } from './message-table.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { cleanTmp, scanFolder, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
@@ -122,10 +122,9 @@ export class FolderState {
   }
 
   cacheSet(uid: number, key: string, value: string): void {
-    const c = this.cache();
-    if (!c) return;
-    c.set(uid, key, value);
-    this.scheduleIndexWrite();
+    // No index write for this: a restart finds records past the index's mark by reading on
+    // from there (derived-cache.ts), and releasing the folder writes the index anyway.
+    this.cache()?.set(uid, key, value);
   }
 
   private cache(): DerivedCache | undefined {
@@ -156,6 +155,23 @@ export class FolderState {
   /** Whether a watcher is running (someone listens): for tests and metrics. */
   get watching(): boolean {
     return this.listeners.size > 0;
+  }
+
+  /** Folder status; `recent` is the caller's (\Recent is per session). */
+  status(recent: number): FolderStatus {
+    const t = this.table;
+    let unseen = 0;
+    let size = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (!(t.sys[i]! & BIT_SEEN)) unseen++;
+      size += t.vsizes[i]!;
+    }
+    return { messages: t.length, recent, unseen, uidNext: this.uidNext, uidValidity: this.uidValidity, highestModseq: this.highestModseq, size };
+  }
+
+  /** Messages that are \Recent and not yet given to any session (STATUS RECENT, which takes none). */
+  get unclaimedRecentCount(): number {
+    return this.unclaimedRecent.size;
   }
 
   /** Takes the \Recent messages nobody has seen yet (the first session to look gets them). */

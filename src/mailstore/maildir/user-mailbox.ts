@@ -169,13 +169,12 @@ export class MaildirMailbox implements Mailbox, FolderHost {
     return MaildirFolder.open(norm, this.deps.stateFor(dir), this, () => this.deps.release(dir));
   }
 
+  /** STATUS looks without selecting: it takes no \Recent away from the session that will (RFC 3501 6.3.10). */
   async status(name: string): Promise<FolderStatus> {
-    const folder = await this.open(name);
-    try {
-      return folder.status();
-    } finally {
-      await folder.close();
-    }
+    return this.withState(this.validName(name), async (state) => {
+      await state.sync();
+      return state.status(state.unclaimedRecentCount);
+    });
   }
 
   async append(name: string, message: Readable | Buffer, opts: AppendOptions = {}): Promise<AppendResult> {
