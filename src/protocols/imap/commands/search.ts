@@ -1,6 +1,7 @@
 import { SELECTED, type CommandSpec } from '../command.js';
 import { bad, no, ok } from '../replies.js';
 import { searchFolder, searchKeyValid } from '../search/evaluate.js';
+import { searchCharsetSupported, searchKeyToUtf8 } from '../search/charset.js';
 import type { SearchKey } from '../types.js';
 import { formatSet } from '../uid-set.js';
 
@@ -22,12 +23,19 @@ export const search: CommandSpec<'SEARCH'> = {
   states: SELECTED,
   reportsChanges: (cmd) => cmd.uid,
   async run({ session, tag }, cmd) {
-    if (cmd.charset && !/^(utf-8|us-ascii)$/i.test(cmd.charset)) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    if (!searchKeyValid(cmd.criteria)) return bad('Error in IMAP command SEARCH: Invalid search string (not UTF-8)');
+    // RFC 9051 6.4.4: a charset we cannot decode is NO [BADCHARSET]; strings not in it are BAD.
+    if (cmd.charset && !searchCharsetSupported(cmd.charset)) return no('Unsupported charset', 'BADCHARSET (UTF-8)');
+    let criteria = cmd.criteria;
+    try {
+      if (cmd.charset) criteria = searchKeyToUtf8(criteria, cmd.charset);
+    } catch {
+      return bad('Error in IMAP command SEARCH: Invalid search string');
+    }
+    if (!searchKeyValid(criteria)) return bad('Error in IMAP command SEARCH: Invalid search string (not UTF-8)');
     const f = session.selected!.folder;
-    const modseq = usesModseq(cmd.criteria);
+    const modseq = usesModseq(criteria);
     if (modseq) session.condstore = true;
-    const seqs = await searchFolder(f, cmd.criteria);
+    const seqs = await searchFolder(f, criteria);
     const nums = cmd.uid ? seqs.map((q) => f.uidAt(q)) : seqs;
     let highest = 0n;
     if (modseq) for (const q of seqs) {
