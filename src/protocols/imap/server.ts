@@ -49,6 +49,9 @@ export class ImapServer {
         if (!current.destroyed) current.write(data);
       },
       drained: () => waitDrained(() => current, opts.limits.maxWriteBuffer),
+      get closed() {
+        return current.destroyed;
+      },
     };
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {

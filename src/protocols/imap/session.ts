@@ -16,6 +16,8 @@ export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 
 export interface Output {
   write(data: string | Buffer): void;
   drained(): Promise<void>;
+  /** The client is gone: long responses stop early. */
+  readonly closed: boolean;
 }
 
 /** What the connection (server.ts) does for commands that touch it. */

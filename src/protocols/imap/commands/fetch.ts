@@ -55,6 +55,7 @@ export const fetch: CommandSpec<'FETCH'> = {
       const uid = f.uidAt(seq);
       for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
       await session.out.drained();
+      if (session.out.closed) break;
     }
     return ok('Fetch completed.');
   },
