@@ -261,6 +261,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
       limits: connectionLimits(name),
       turnaway: turnaways[name],
+      ...(name === 'imap' ? { drain: () => imap.drain() } : name === 'imaps' ? { drain: () => imaps.drain() } : {}),
     }, log.child({ listener: name })));
   }
   const spoolLog = log.child({ component: 'queue' });

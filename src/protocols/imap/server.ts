@@ -33,10 +33,30 @@ export interface ImapServerOptions {
   log: Logger;
 }
 
+/** A live connection as shutdown sees it. */
+interface Live {
+  /** Waiting for the client (between commands, or in IDLE): can be ended at once. */
+  waiting: boolean;
+  stopping: boolean;
+  bye(): void;
+}
+
 export class ImapServer {
   private readonly dispatcher = new Dispatcher();
+  private readonly live = new Set<Live>();
 
   constructor(private readonly opts: ImapServerOptions) {}
+
+  /**
+   * Shutdown: sessions waiting for their client get `* BYE` and close now (RFC 9051 7.1.5);
+   * sessions in the middle of a command finish it first.
+   */
+  drain(): void {
+    for (const l of this.live) {
+      l.stopping = true;
+      if (l.waiting) l.bye();
+    }
+  }
 
   /** Serves one accepted connection; `adopt` learns of the TLS socket after STARTTLS. */
   async handle(socket: net.Socket, adopt: (s: net.Socket) => void = () => {}): Promise<void> {
@@ -58,7 +78,8 @@ export class ImapServer {
       ip,
       canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
       nextLine: async () => {
-        const line = await input.line(opts.limits.maxLine);
+        live.waiting = true;
+        const line = await input.line(opts.limits.maxLine).finally(() => (live.waiting = false));
         if (line === null) return null;
         if (!Buffer.isBuffer(line)) return Buffer.from('');
         // Without its line end: the SASL response or DONE itself.
@@ -85,6 +106,17 @@ export class ImapServer {
       },
     };
     const session = new ImapSession(out, conn, log, { secure: opts.implicitTls, plaintextLogin: opts.plaintextLogin });
+    const live: Live = {
+      waiting: false,
+      stopping: false,
+      bye: () => {
+        out.write('* BYE Server shutting down.\r\n');
+        current.end();
+        setTimeout(() => current.destroy(), 1000).unref();
+      },
+    };
+    this.live.add(live);
+    current.once('close', () => this.live.delete(live));
     const services = opts.services;
     if (services.login.isBanned(ip)) {
       log.info('refused: banned after failed logins');
@@ -109,7 +141,12 @@ export class ImapServer {
     try {
       while (!current.destroyed && session.state !== 'logout') {
         await out.drained();
-        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, session.utf8);
+        if (live.stopping) {
+          live.bye();
+          break;
+        }
+        live.waiting = true;
+        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, session.utf8).finally(() => (live.waiting = false));
         if (read.kind === 'gone') break;
         if (read.kind === 'fatal') {
           out.write(`* BYE ${read.message}\r\n`);
@@ -145,6 +182,7 @@ export class ImapServer {
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'session ended by error');
     } finally {
+      this.live.delete(live);
       session.loginSession?.close();
       if (closing) out.write(`* BYE ${closing}\r\n`);
       await session.end();
