@@ -7,6 +7,10 @@
  * other processes (Dovecot, an MDA, rsync) add, rename or remove show up as new messages, flag
  * changes and expunges. UIDs are only ever assigned under dovecot-uidlist.lock, so tsmail and a
  * Dovecot running beside it never hand out the same UID.
+ *
+ * Per-message state is columnar (message-table.ts, ~120 bytes a message) and MessageMeta objects
+ * are built on demand; derived data (ENVELOPE, BODYSTRUCTURE) lives in tsmail.cache
+ * (derived-cache.ts), the rest is saved in tsmail.index (index-cache.ts) so a restart is cheap.
  */
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
