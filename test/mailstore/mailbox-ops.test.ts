@@ -84,6 +84,8 @@ describe('mailbox operations for IMAP', () => {
     await box.delete('Lists');
     expect(await attrs('Lists')).toEqual(['\\Noselect', '\\HasChildren']);
     await expect(box.open('Lists')).rejects.toBeInstanceOf(NotFound);
+    // RFC 3501 6.3.4: deleting a \Noselect name that has children is an error
+    await expect(box.delete('Lists')).rejects.toBeInstanceOf(NotFound);
     expect((await box.status('Lists.Node')).messages).toBe(1);
     await box.create('Lists');
     const again = await box.open('Lists');

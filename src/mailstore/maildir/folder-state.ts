@@ -7,6 +7,10 @@
  * other processes (Dovecot, an MDA, rsync) add, rename or remove show up as new messages, flag
  * changes and expunges. UIDs are only ever assigned under dovecot-uidlist.lock, so tsmail and a
  * Dovecot running beside it never hand out the same UID.
+ *
+ * Per-message state is columnar (message-table.ts, ~120 bytes a message) and MessageMeta objects
+ * are built on demand; derived data (ENVELOPE, BODYSTRUCTURE) lives in tsmail.cache
+ * (derived-cache.ts), the rest is saved in tsmail.index (index-cache.ts) so a restart is cheap.
  */
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -77,6 +81,7 @@ export class FolderState {
   private loaded = false;
   private watch: ChangeWatcher | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
+  private indexWrite: Promise<void> = Promise.resolve();
   private derived: DerivedCache | undefined;
   private cacheMark: CacheMark | undefined;
   uidValidity = 0;
@@ -392,7 +397,15 @@ export class FolderState {
    * Writes tsmail.index now (also what a clean shutdown calls). Takes a snapshot and writes it
    * outside the folder's queue, so sessions are not held up by a big folder's index.
    */
-  async writeIndexNow(): Promise<void> {
+  writeIndexNow(): Promise<void> {
+    // One write at a time, each snapshot taken when its turn comes: an older snapshot finishing
+    // last would put older mod-sequences on disk.
+    const run = this.indexWrite.then(() => this.writeIndexOnce());
+    this.indexWrite = run.catch(() => {});
+    return run;
+  }
+
+  private async writeIndexOnce(): Promise<void> {
     if (!this.loaded) return;
     if (this.derived?.needsCompaction()) this.derived.compact();
     // The cache's records must be on disk before an index that points at them.

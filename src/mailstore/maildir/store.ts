@@ -2,6 +2,12 @@
  * The process-wide Maildir store: hands out one FolderState per folder directory, shared by all
  * sessions of all users in this process, so that a change made by one session (or seen by one
  * sync) reaches the others as an in-process event (design.md "Change notification").
+ *
+ * A folder's state is held while some session has it open (each open Folder, and APPEND, STATUS
+ * or a COPY target only while they run) and released when the last one closes: its watcher stops,
+ * tsmail.index and tsmail.cache are written and closed, and unless it is small (kept warm for a
+ * minute, so STATUS polling stays cheap) it is dropped from memory. Users who stay logged in all
+ * day therefore pin only the folders they have selected.
  */
 import os from 'node:os';
 import type { Logger } from '../../core/logger.js';

@@ -130,6 +130,16 @@ describe('SEARCH evaluation on a Maildir folder', () => {
     await expect(search({ kind: 'body', value: Buffer.from([0x61, 0xff]) })).rejects.toBeInstanceOf(InvalidInput);
   });
 
+  it('walks past a 30 MB attachment to the text part after it', async () => {
+    const attachment = Buffer.alloc(30 * 1024 * 1024, 0x41).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = `Subject: huge\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: application/octet-stream; name=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment}\r\n--zz\r\nContent-Type: text/plain\r\n\r\nthe needle after the attachment\r\n--zz--\r\n`;
+    await box.append('INBOX', Buffer.from(raw));
+    await inbox.sync();
+    expect(await search({ kind: 'body', value: text('needle after') })).toEqual([7]);
+    expect(await search({ kind: 'body', value: text('QUFB') })).toEqual([]); // an attachment's body is not text
+    expect(await search({ kind: 'text', value: text('name=big.bin') })).toEqual([7]); // its header is
+  }, 120_000);
+
   it('finds text in a large base64 part across chunk boundaries', async () => {
     const line = 'lorem ipsum dolor sit amet consectetur ';
     const bodyText = line.repeat(40_000) + 'NEEDLE-ÜBER-GRENZE ' + line.repeat(10) + 'tail end';

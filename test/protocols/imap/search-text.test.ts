@@ -74,6 +74,7 @@ describe('header fields', () => {
       { name: 'Subject', middle: ': ', value: 'folded \tacross lines' },
       { name: 'X-Empty', middle: ':', value: '' },
       { name: 'X-T', middle: ':\t', value: 'tab' },
+      { name: 'not a header', middle: '', value: '', bare: true },
     ]);
   });
 

@@ -1,21 +1,22 @@
 /**
  * Reads one message for the content keys of a search. With only header keys (and SENT* dates)
- * just the top-level header block is read. BODY/TEXT stream the whole message through a MIME
- * splitter, decoding each part on the fly, so a 30 MB attachment is never held whole, and stop
- * reading as soon as every BODY/TEXT key has matched.
+ * just the top-level header block is read. BODY/TEXT stream the whole message through the MIME
+ * walker (mime-walk.ts), decoding each part on the fly, so a 30 MB attachment is never held
+ * whole, and stop reading as soon as every BODY/TEXT key has matched.
  *
  * What is searched follows Dovecot's message_search: BODY looks at the decoded bodies of parts
  * whose Content-Type is text/* or message/* (or missing), never at headers; TEXT adds every
  * part's header lines (`Name: decoded value` CRLF). A match never spans two MIME parts.
  */
-import { once } from 'node:events';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { Splitter } from '@zone-eu/mailsplit';
+import type { Readable } from 'node:stream';
 import { normalizeAddresses } from './address.js';
 import { BodyDecoder } from './body-decode.js';
 import type { ContentLeaf, HeaderLeaf, ScanState, TextLeaf } from './content-keys.js';
+import { searchFold } from './fold.js';
+import type { PartType } from './content-type.js';
 import { parseHeaderBlock, type HeaderField } from './header-block.js';
 import { compressLwsp, decodeHeaderValue } from './header-decode.js';
+import { MimeWalker } from './mime-walk.js';
 import { parseSentDate } from './sent-date.js';
 
 /** Header blocks larger than this are cut (Dovecot too gives up on absurd headers). */
@@ -67,6 +68,7 @@ export class ContentScanner {
   private topHeaders(fields: readonly HeaderField[], st: ScanState): void {
     let sentSeen = false;
     for (const f of fields) {
+      if (f.bare) continue;
       const name = f.name.toLowerCase();
       if (this.wantSent && !sentSeen && name === 'date') {
         sentSeen = true;
@@ -90,74 +92,44 @@ export class ContentScanner {
   }
 
   private async whole(src: Readable, st: ScanState): Promise<void> {
-    const splitter = newSplitter();
-    src.on('error', (err) => splitter.destroy(err));
-    src.pipe(new LfOnly()).pipe(splitter);
-    await this.consume(splitter, st, true);
-  }
-
-  /**
-   * Walks one message's MIME events. A message/rfc822 part that the splitter left whole (it does
-   * not descend into one with `Content-Disposition: attachment`, Dovecot does) is fed to a
-   * splitter of its own, consumed by a nested walk before the next part of this one.
-   */
-  private async consume(splitter: Splitter, st: ScanState, top: boolean): Promise<void> {
     let decoder: BodyDecoder | null = null;
-    let inner: { splitter: Splitter; done: Promise<void> } | null = null;
-    let root = top;
-    const feedBody = (s: string): void => {
-      if (s === '') return;
-      for (const l of this.body) l.finder.feed(s);
-      for (const l of this.text) l.finder.feed(s);
+    let rootSeen = false;
+    const feedBody = (text: string): void => {
+      if (text === '') return;
+      const folded = searchFold(text); // once for all keys
+      for (const l of this.body) l.finder.feedFolded(folded);
+      for (const l of this.text) l.finder.feedFolded(folded);
     };
-    const closeInner = async (): Promise<void> => {
-      if (!inner) return;
-      const i = inner;
-      inner = null;
-      if (!i.splitter.destroyed) i.splitter.end();
-      await i.done;
-    };
-    try {
-      for await (const ev of splitter as AsyncIterable<SplitEvent>) {
-        if (ev.type === 'node') {
-          if (decoder) feedBody(decoder.end());
-          decoder = null;
-          await closeInner();
-          if (!root && !this.pendingText()) return;
-          for (const l of this.body) l.finder.resetContext();
-          for (const l of this.text) l.finder.resetContext();
-          const fields = parseHeaderBlock(ev.getHeaders());
-          if (root) this.topHeaders(fields, st);
-          root = false;
+    const walker = new MimeWalker({
+      part: (fields, type, depth) => {
+        if (decoder) feedBody(decoder.end());
+        // Dovecot's str_find_reset() at every part change: no match spans two parts.
+        for (const l of this.body) l.finder.resetContext();
+        for (const l of this.text) l.finder.resetContext();
+        if (depth === 0 && !rootSeen) this.topHeaders(fields, st);
+        rootSeen = true;
+        if (this.text.length > 0) {
           for (const f of fields) {
-            const line = `${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`;
-            for (const l of this.text) l.finder.feed(line);
+            const line = searchFold(`${f.name}${f.middle}${decodeHeaderValue(f.value)}\r\n`);
+            for (const l of this.text) l.finder.feedFolded(line);
           }
-          if (ev.contentType === 'message/rfc822' && ev.messageNode === false) {
-            // Dovecot parses it as a message even when it is base64 (then nothing in it is found).
-            const s = newSplitter();
-            inner = { splitter: s, done: this.consume(s, st, false) };
-          } else if (!ev.multipart && textish(ev.contentType)) decoder = new BodyDecoder(ev.encoding || undefined, ev.charset || undefined);
-        } else if (ev.type === 'body') {
-          if (inner) {
-            if (!inner.splitter.destroyed && !inner.splitter.write(ev.value)) await Promise.race([once(inner.splitter, 'drain'), inner.done]);
-          } else if (decoder) feedBody(decoder.write(ev.value));
         }
-        if (!root && !this.pendingText()) return;
-      }
-      if (decoder) feedBody(decoder.end());
-      await closeInner();
-    } catch {
-      // A message the splitter cannot read (absurd header block): what was found stands.
-    } finally {
-      if (inner) inner.splitter.destroy();
-      splitter.destroy();
+        decoder = textish(type) ? new BodyDecoder(type.encoding, type.charset) : null;
+      },
+      body: (chunk) => {
+        if (decoder) feedBody(decoder.write(chunk));
+      },
+    });
+    const lf = new LfOnly();
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      walker.push(lf.convert(chunk));
+      if (rootSeen && !this.pendingText()) return;
     }
+    walker.push(lf.convert(Buffer.alloc(0), true));
+    walker.end();
+    if (!rootSeen) this.topHeaders([], st);
+    if (decoder) feedBody((decoder as BodyDecoder).end());
   }
-}
-
-function newSplitter(): Splitter {
-  return new Splitter({ defaultInlineEmbedded: true, maxHeadSize: MAX_HEADER });
 }
 
 /**
@@ -165,29 +137,38 @@ function newSplitter(): Splitter {
  * (Dovecot's or tsmail's) has LF line ends: turn CRLF back into LF so that a key spanning a
  * line break matches as it does there.
  */
-class LfOnly extends Transform {
+class LfOnly {
   private cr = false;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    let s = chunk.toString('latin1');
-    if (this.cr) s = '\r' + s;
-    this.cr = s.endsWith('\r');
-    if (this.cr) s = s.slice(0, -1);
-    done(null, Buffer.from(s.replace(/\r\n/g, '\n'), 'latin1'));
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(null, this.cr ? Buffer.from('\r') : null);
+  convert(chunk: Buffer, final = false): Buffer {
+    const out = Buffer.allocUnsafe(chunk.length + 1);
+    let n = 0;
+    let pos = 0;
+    if (this.cr) {
+      this.cr = false;
+      if (chunk[0] !== 0x0a) out[n++] = 0x0d;
+    }
+    for (;;) {
+      const cr = chunk.indexOf(0x0d, pos);
+      if (cr < 0) {
+        n += chunk.copy(out, n, pos);
+        break;
+      }
+      n += chunk.copy(out, n, pos, cr);
+      if (cr + 1 === chunk.length) {
+        if (final) out[n++] = 0x0d;
+        else this.cr = true;
+        break;
+      }
+      if (chunk[cr + 1] !== 0x0a) out[n++] = 0x0d;
+      pos = cr + 1;
+    }
+    return out.subarray(0, n);
   }
 }
 
-type SplitEvent =
-  | { type: 'node'; getHeaders(): Buffer; multipart: string | false; contentType: string | false; encoding: string | false; charset: string | false; messageNode?: boolean }
-  | { type: 'body' | 'data'; value: Buffer };
-
 /** Dovecot searches parts whose Content-Type is text/* or message/*, or that have none. */
-function textish(contentType: string | false): boolean {
-  if (!contentType) return true;
-  const t = contentType.toLowerCase();
-  return t.startsWith('text/') || t.startsWith('message/');
+function textish(t: PartType): boolean {
+  if (!t.present) return true;
+  return t.type.startsWith('text/') || t.type.startsWith('message/');
 }

@@ -10,6 +10,8 @@ export interface HeaderField {
   name: string;
   middle: string;
   value: string;
+  /** A line without a colon: TEXT sees it (as Dovecot's parser makes it a name), HEADER does not. */
+  bare?: true;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -29,7 +31,9 @@ export function parseHeaderBlock(block: Buffer | string): HeaderField[] {
     }
     const colon = line.indexOf(':');
     if (colon < 0) {
-      cur = null; // not a header line; Dovecot gives it no value to search
+      // Not a header line; Dovecot's parser makes the whole line a name without a value.
+      cur = { name: line, middle: '', value: '', bare: true };
+      out.push(cur);
       continue;
     }
     let m = colon + 1;
