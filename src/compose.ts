@@ -233,9 +233,10 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const listeners: Listener[] = [];
   const mynetworks = new NetworkList(config.smtp.mynetworks);
   const lmtpAllowed = new NetworkList(config.lmtp.allowed ?? [...config.smtp.mynetworks, ...LOOPBACK]);
+  const isImap = (name: ListenerName) => name === 'imap' || name === 'imaps';
   const connectionLimits = (name: ListenerName): ConnectionLimits => ({
-    maxConnections: config.smtp.max_clients,
-    perClient: config.smtp.client_connection_count_limit,
+    maxConnections: isImap(name) ? config.imap.max_clients : config.smtp.max_clients,
+    perClient: isImap(name) ? config.imap.client_connection_limit : config.smtp.client_connection_count_limit,
     // LMTP's allowed clients are the MTAs in front, which open as many connections as their
     // delivery concurrency (Postfix: 20), and Dovecot's LMTP has no per-IP limit either.
     exempt: name === 'lmtp' ? (ip) => mynetworks.has(ip) || lmtpAllowed.has(ip) : (ip) => mynetworks.has(ip),

@@ -243,6 +243,13 @@ const imapSection = z.strictObject({
   max_line_length: size.prefault('64k'),
   /** Bytes waiting in a connection's send buffer before the server stops reading and producing. */
   max_write_buffer: size.prefault('256k'),
+  /**
+   * Connections at once on each of imap/imaps (TLS handshakes included) and per client IP
+   * (0 = none; mynetworks exempt). Mail clients stay connected all day (IDLE), several per
+   * device, so these are far above the SMTP listeners' smtp.max_clients.
+   */
+  max_clients: z.number().int().min(1).default(10000),
+  client_connection_limit: z.number().int().min(0).default(50),
 });
 
 const dnsSection = z.strictObject({

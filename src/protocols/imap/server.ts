@@ -66,7 +66,7 @@ export class ImapServer {
     let input = new SocketInput(socket);
     const out: Output = {
       write: (data) => {
-        if (!current.destroyed) current.write(data);
+        if (!current.destroyed && !current.writableEnded) current.write(data);
       },
       drained: () => waitDrained(() => current, opts.limits.maxWriteBuffer),
       get closed() {

@@ -63,3 +63,25 @@ describe('IMAP login while the directory is down', () => {
     client.close();
   });
 });
+
+describe('IMAP connection limits', () => {
+  let d: ImapDaemon;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    d = await startImapDaemon(t.dir, { imap: { client_connection_limit: 2 } });
+  }, 30_000);
+  afterAll(async () => {
+    await d?.stop();
+    await cleanup?.();
+  });
+
+  it('turns a client over imap.client_connection_limit away with BYE [UNAVAILABLE]', async () => {
+    const open = await Promise.all([RawImap.connect(d.imapPort), RawImap.connect(d.imapPort)]);
+    const { greeting } = await RawImap.connect(d.imapPort);
+    expect(greeting).toBe('* BYE [UNAVAILABLE] Too many connections, try again later.');
+    for (const o of open) o.client.close();
+  });
+});
