@@ -13,7 +13,7 @@ export interface ImapDaemon extends SmtpDaemon {
   imapPort: number;
   imapsPort: number;
   /** A logged-in imapflow client (clear text on 143: the daemon allows it unless told otherwise). */
-  client(user?: string, password?: string, opts?: { secure?: boolean }): Promise<ImapFlow>;
+  client(user?: string, password?: string, opts?: { secure?: boolean; starttls?: boolean }): Promise<ImapFlow>;
 }
 
 export async function startImapDaemon(dir: string, sections: TomlSections = {}): Promise<ImapDaemon> {
@@ -34,7 +34,7 @@ export async function startImapDaemon(dir: string, sections: TomlSections = {}):
         host: '127.0.0.1',
         port: opts.secure ? imaps : imap,
         secure: opts.secure ?? false,
-        doSTARTTLS: opts.secure ? undefined : false,
+        doSTARTTLS: opts.secure ? undefined : opts.starttls ?? false,
         tls: { rejectUnauthorized: false },
         auth: { user, pass: password },
         logger: false,

@@ -69,5 +69,10 @@ describe('IMAP login and TLS with the default configuration (no login in clear t
     const c = await d.client('bob@example.test', 'bob-pw', { secure: true });
     expect((await c.list()).map((f) => f.path)).toContain('INBOX');
     await c.logout();
+    // imapflow upgrades 143 with STARTTLS, then logs in
+    const s = await d.client('bob@example.test', 'bob-pw', { starttls: true });
+    expect(s.secureConnection).toBe(true);
+    expect((await s.list()).map((f) => f.path)).toContain('INBOX');
+    await s.logout();
   });
 });
