@@ -72,6 +72,7 @@ export class ImapServer {
       get closed() {
         return current.destroyed;
       },
+      abort: () => current.destroy(),
     };
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {

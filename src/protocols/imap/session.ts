@@ -18,6 +18,8 @@ export interface Output {
   drained(): Promise<void>;
   /** The client is gone: long responses stop early. */
   readonly closed: boolean;
+  /** Cuts the connection (a response broken off midway cannot be repaired on the wire). */
+  abort(): void;
 }
 
 /** What the connection (server.ts) does for commands that touch it. */

@@ -1,7 +1,7 @@
 import { SELECTED, type CommandSpec } from '../command.js';
 import { renderFetch } from '../fetch/respond.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, ok } from '../replies.js';
+import { bad, no, ok } from '../replies.js';
 import { withoutRecent } from '../selected.js';
 import type { FetchItem } from '../types.js';
 
@@ -51,12 +51,29 @@ export const fetch: CommandSpec<'FETCH'> = {
     // RFC 7162 3.1.4.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
     const opts = { utf8: session.utf8, includeModseq: session.condstore };
     const view = session.rev2 ? withoutRecent(f) : f;
+    let gone = 0;
     for (const seq of seqs) {
       const uid = f.uidAt(seq);
-      for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) session.out.write(piece);
+      let wrote = false;
+      try {
+        for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) {
+          wrote = true;
+          session.out.write(piece);
+        }
+      } catch (err) {
+        // Half a response (a literal announced and not all sent) cannot be taken back.
+        if (wrote) {
+          session.log.warn({ uid, err: (err as Error).message }, 'message vanished while being sent; closing the connection');
+          session.out.abort();
+        }
+        throw err;
+      }
+      if (!wrote) gone++;
       await session.out.drained();
       if (session.out.closed) break;
     }
+    // Removed by another session or process and not yet reported as EXPUNGE (Dovecot's reply).
+    if (gone && !cmd.uid) return no('Some of the requested messages no longer exist.', 'EXPUNGEISSUED');
     return ok('Fetch completed.');
   },
 };
