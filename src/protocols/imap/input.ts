@@ -6,8 +6,10 @@
  */
 import type net from 'node:net';
 
+const EMPTY = Buffer.alloc(0);
+
 export class SocketInput {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private pos = 0;
   private ended = false;
   private wake: (() => void) | undefined;
@@ -30,7 +32,7 @@ export class SocketInput {
 
   /** Bytes received and not yet taken (STARTTLS drops them: RFC 9051 11.1). */
   discard(): void {
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.pos = 0;
   }
 
@@ -44,13 +46,13 @@ export class SocketInput {
       const i = this.buf.indexOf(0x0a, this.pos);
       if (i >= 0) {
         const line = this.buf.subarray(this.pos, i + 1);
-        this.pos = i + 1;
+        this.advance(i + 1);
         if (skipping || line.length > max) return { tooLong: true };
         return line;
       }
       if (this.buf.length - this.pos > max) {
         skipping = true;
-        this.pos = this.buf.length;
+        this.advance(this.buf.length);
       }
       if (!(await this.more())) return null;
     }
@@ -60,7 +62,7 @@ export class SocketInput {
   async bytes(n: number): Promise<Buffer | null> {
     while (this.buf.length - this.pos < n) if (!(await this.more())) return null;
     const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
+    this.advance(this.pos + n);
     return out;
   }
 
@@ -69,8 +71,16 @@ export class SocketInput {
     if (this.buf.length - this.pos === 0 && !(await this.more())) return null;
     const take = Math.min(n, this.buf.length - this.pos);
     const out = this.buf.subarray(this.pos, this.pos + take);
-    this.pos += take;
+    this.advance(this.pos + take);
     return out;
+  }
+
+  /** Consumed up to `pos`; an idle connection keeps no reference to its last packet. */
+  private advance(pos: number): void {
+    if (pos >= this.buf.length) {
+      this.buf = EMPTY;
+      this.pos = 0;
+    } else this.pos = pos;
   }
 
   private async more(): Promise<boolean> {
