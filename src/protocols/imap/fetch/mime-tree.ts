@@ -76,6 +76,9 @@ export class MimeTreeBuilder {
   private line: Buffer[] = [];
   private lineLen = 0;
   private lineKept = 0;
+  /** The last two bytes of the current line (the kept prefix may not reach its end). */
+  private lastByte = -1;
+  private beforeLast = -1;
   /** Line break length at the end of the previous line (0 at the start of the message). */
   private prevBreak = 0;
   /** Whether the previous line was a header field (of a header a boundary may cut short). */
@@ -117,21 +120,26 @@ export class MimeTreeBuilder {
       this.lineKept += keep;
     }
     this.lineLen += piece.length;
+    this.beforeLast = piece.length >= 2 ? piece[piece.length - 2]! : this.lastByte;
+    this.lastByte = piece[piece.length - 1]!;
   }
 
   private finishLine(hasLf: boolean): void {
     const line = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
     const len = this.lineLen;
+    const crlf = this.beforeLast === 0x0d;
     this.line = [];
     this.lineLen = 0;
     this.lineKept = 0;
+    this.lastByte = -1;
+    this.beforeLast = -1;
     const kind = this.handleLine(line, len, hasLf);
     this.pos += len;
     if (hasLf) this.lf++;
     this.prevHeaderField = kind === 'header-field';
     // The line break before a boundary line belongs to it, even the one of the empty line
     // ending a header (the header is then that much shorter); a boundary line's own is taken.
-    this.prevBreak = hasLf && kind !== 'boundary' ? (len >= 2 && line[line.length - 2] === 0x0d ? CRLF_LEN : 1) : 0;
+    this.prevBreak = hasLf && kind !== 'boundary' ? (crlf ? CRLF_LEN : 1) : 0;
   }
 
   private handleLine(line: Buffer, len: number, hasLf: boolean): 'data' | 'header-field' | 'boundary' {
@@ -245,7 +253,7 @@ function newFrame(part: MimePart, digest: boolean, depth: number, inMultipart = 
 }
 
 /** Parses a whole message stream. */
-export async function parseMime(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+export async function parseMime(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
   const b = new MimeTreeBuilder();
   for await (const chunk of source) b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
   return b.end();
@@ -255,7 +263,7 @@ export async function parseMime(source: AsyncIterable<Buffer | string>): Promise
  * Only the message's own header (ENVELOPE needs no more): stops reading at its end. The
  * returned part has the header and its size; body fields are not meaningful.
  */
-export async function parseRootHeader(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+export async function parseRootHeader(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
   const b = new MimeTreeBuilder();
   for await (const chunk of source) {
     b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
