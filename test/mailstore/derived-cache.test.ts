@@ -68,6 +68,26 @@ describe('tsmail.cache (derived per-message data)', () => {
     expect(c.cacheGet(1, 'other')).toBeUndefined();
   });
 
+  it('folders of one store share one read-ahead buffer without mixing up their records', async () => {
+    const inbox = await run();
+    const { box } = open[0]!;
+    await box.create('Other');
+    for (let i = 1; i <= 4; i++) await box.append('Other', MSG(i));
+    const other = await box.open('Other');
+    open[0]!.folders.push(other);
+    for (let uid = 1; uid <= 4; uid++) {
+      inbox.cacheSet(uid, 'envelope', `inbox ${uid}`);
+      other.cacheSet(uid, 'envelope', `other ${uid}`);
+    }
+    await stopAll();
+    const a = await run();
+    const b = await open[0]!.box.open('Other');
+    open[0]!.folders.push(b);
+    const got: string[] = [];
+    for (let uid = 1; uid <= 4; uid++) got.push(a.cacheGet(uid, 'envelope')!, b.cacheGet(uid, 'envelope')!);
+    expect(got).toEqual(['inbox 1', 'other 1', 'inbox 2', 'other 2', 'inbox 3', 'other 3', 'inbox 4', 'other 4']);
+  });
+
   it('finds records written after the last index write (a crash before the index caught up)', async () => {
     const a = await run();
     a.cacheSet(2, 'envelope', 'E2');

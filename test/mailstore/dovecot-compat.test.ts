@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import type { Mailbox } from '../../src/mailstore/types.js';
-import { cleanup, doveadmAvailable, doveadmOk, giveToDovecot, makeDovecotHome, parseFetch, type DovecotHome } from './helpers/dovecot.js';
+import { cleanup, doveadm, doveadmAvailable, doveadmOk, giveToDovecot, makeDovecotHome, parseFetch, type DovecotHome } from './helpers/dovecot.js';
 
 const available = doveadmAvailable();
 const MSG = (n: number) => `From: x@example.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
@@ -181,5 +181,25 @@ describe.skipIf(!available.ok)('Maildir interop with Dovecot', () => {
     expect(seen.expunged).toEqual([1]);
     expect(inbox.meta(2)!.flags.sort()).toEqual(['Later', '\\Flagged']);
     await inbox.close();
+  });
+
+  it('DELETE of a parent with children: tsmail leaves the Maildir as Dovecot does (parent listed, not selectable, creatable again)', async () => {
+    box = await store.openMailbox(h.mail);
+    await box.create('Lists');
+    await box.create('Lists.Node');
+    await box.append('Lists', Buffer.from(MSG(1)));
+    await box.delete('Lists');
+    await giveToDovecot(h, h.mail);
+    expect((await doveadmOk(h, ['mailbox', 'list'])).split('\n').filter(Boolean).sort()).toEqual(['INBOX', 'Lists', 'Lists.Node']);
+    const status = await doveadm(h, ['mailbox', 'status', 'messages', 'Lists']);
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).toMatch(/doesn't exist/);
+    // Dovecot's own DELETE of such a parent leaves the same state: the two agree on it
+    await doveadmOk(h, ['mailbox', 'create', 'Other', 'Other.Node']);
+    await doveadmOk(h, ['mailbox', 'delete', 'Other']);
+    const list = await box.list();
+    for (const name of ['Lists', 'Other']) expect(list.find((f) => f.name === name)?.attributes).toEqual(['\\Noselect', '\\HasChildren']);
+    await doveadmOk(h, ['mailbox', 'create', 'Lists']);
+    expect((await box.status('Lists')).messages).toBe(0);
   });
 });

@@ -57,10 +57,6 @@ export class DerivedCache {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly pendingAt = new Map<number, Pending>();
-  /** A read-ahead window over the file (see recordAt). */
-  private readonly window = Buffer.alloc(WINDOW);
-  private windowAt = 0;
-  private windowLen = 0;
   private broken = false;
 
   constructor(
@@ -69,6 +65,8 @@ export class DerivedCache {
     private readonly uidValidity: () => number,
     /** Where tsmail.index left off, if it was loaded; heads in the table are then valid up to it. */
     private mark: CacheMark | undefined,
+    /** The read-ahead buffer, shared by every folder of the store (see ReadWindow). */
+    private readonly win: ReadWindow = new ReadWindow(),
   ) {}
 
   get(uid: number, key: string): string | undefined {
@@ -176,7 +174,7 @@ export class DerivedCache {
       closeSync(out);
       out = undefined;
       renameSync(tmp, file);
-      this.windowLen = 0;
+      this.dropWindow();
       closeSync(this.fd);
       this.fd = openSync(file, 'a+', 0o600);
       this.ino = fstatSync(this.fd).ino;
@@ -202,7 +200,7 @@ export class DerivedCache {
     if (this.fd === undefined) return;
     try {
       ftruncateSync(this.fd, 0);
-      this.windowLen = 0;
+      this.dropWindow();
       const header = Buffer.from(`${MAGIC}\t${this.uidValidity()}\n`);
       writeSync(this.fd, header);
       this.end = header.length;
@@ -214,6 +212,7 @@ export class DerivedCache {
 
   close(): CacheMark | undefined {
     const mark = this.flush();
+    this.dropWindow(); // the shared window must not keep this folder alive
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     return mark;
@@ -255,7 +254,7 @@ export class DerivedCache {
       if (!rec) {
         // A torn last record (crash mid-write): cut it off so appends start clean.
         ftruncateSync(this.fd!, this.end);
-        this.windowLen = 0;
+        this.dropWindow();
         return;
       }
       const i = this.table.indexOf(rec.uid);
@@ -273,15 +272,15 @@ export class DerivedCache {
     if (offset > this.end) return undefined;
     // Records of consecutive messages lie next to each other: read a window ahead, so a FETCH
     // of a whole folder costs one read() per WINDOW bytes, not one per message.
-    let rel = offset - this.windowAt;
-    if (rel < 0 || rel >= this.windowLen || this.window.subarray(rel, this.windowLen).indexOf(0x0a) < 0) {
-      this.windowAt = offset;
-      this.windowLen = readSync(this.fd!, this.window, 0, WINDOW, offset);
+    const w = this.win;
+    let rel = offset - w.at;
+    if (w.owner !== this || rel < 0 || rel >= w.len || w.buf.subarray(rel, w.len).indexOf(0x0a) < 0) {
+      this.fill(offset);
       rel = 0;
     }
-    const nl = this.window.subarray(rel, this.windowLen).indexOf(0x0a);
+    const nl = w.buf.subarray(rel, w.len).indexOf(0x0a);
     if (nl < 0 || nl > HEAD_MAX) return undefined;
-    const f = this.window.toString('latin1', rel, rel + nl).split('\t');
+    const f = w.buf.toString('latin1', rel, rel + nl).split('\t');
     if (f.length !== 4) return undefined;
     const uid = Number(f[0]);
     const prev = Number(f[1]);
@@ -289,12 +288,11 @@ export class DerivedCache {
     if (!Number.isInteger(uid) || !Number.isInteger(prev) || !Number.isInteger(len) || len < 0 || len > MAX_VALUE) return undefined;
     const size = nl + 1 + len + 1;
     let body: Buffer;
-    if (rel + size <= this.windowLen) body = this.window.subarray(rel + nl + 1, rel + size);
+    if (rel + size <= w.len) body = w.buf.subarray(rel + nl + 1, rel + size);
     else if (size <= WINDOW) {
-      this.windowAt = offset;
-      this.windowLen = readSync(this.fd!, this.window, 0, WINDOW, offset);
-      if (size > this.windowLen) return undefined;
-      body = this.window.subarray(nl + 1, size);
+      this.fill(offset);
+      if (size > w.len) return undefined;
+      body = w.buf.subarray(nl + 1, size);
     } else {
       body = Buffer.alloc(len + 1);
       if (readSync(this.fd!, body, 0, len + 1, offset + nl + 1) !== len + 1) return undefined;
@@ -303,8 +301,22 @@ export class DerivedCache {
     return { uid, prev, key: f[2]!, value: body.toString('utf8', 0, len), size };
   }
 
+  private fill(offset: number): void {
+    const w = this.win;
+    w.owner = this;
+    w.at = offset;
+    w.len = 0; // in case the read throws
+    w.len = readSync(this.fd!, w.buf, 0, WINDOW, offset);
+  }
+
+  /** The file changed under the window (truncated, replaced): forget what it holds. */
+  private dropWindow(): void {
+    if (this.win.owner === this) this.win.owner = undefined;
+  }
+
   private disable(): void {
     this.broken = true;
+    this.dropWindow();
     if (this.fd !== undefined) {
       try {
         closeSync(this.fd);
@@ -318,3 +330,15 @@ export class DerivedCache {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/**
+ * The read-ahead buffer of tsmail.cache reads. One per store, not one per folder: 10,000 folders
+ * open in IDLE must not cost 64 KiB each. Reads are synchronous, so sharing is safe; `owner`
+ * says whose file the bytes are from.
+ */
+export class ReadWindow {
+  readonly buf = Buffer.alloc(WINDOW);
+  owner: unknown;
+  at = 0;
+  len = 0;
+}

@@ -19,7 +19,7 @@ import type { Logger } from '../../core/logger.js';
 import { compareMaildirNames, parseMaildirName, withInfo } from './filename.js';
 import { emptyKeywordTable, parseKeywords, type KeywordTable } from './keywords-file.js';
 import type { FolderStatus, MessageMeta } from '../types.js';
-import { DerivedCache, type CacheMark } from './derived-cache.js';
+import { DerivedCache, type CacheMark, type ReadWindow } from './derived-cache.js';
 import { FolderWatch } from './folder-watch.js';
 import { modseqFloor, readIndex, snapshotOf, writeIndex } from './index-cache.js';
 import { BIT_SEEN, MessageTable, type MessageRecord } from './message-table.js';
@@ -48,6 +48,8 @@ export interface FolderStateDeps {
   now?: () => number;
   /** The watcher of one folder; default: inotify plus a periodic rescan (FolderWatch). */
   watch?: (dir: string, onChange: () => void) => ChangeWatcher;
+  /** tsmail.cache's read-ahead buffer, shared by the store's folders (default: one of its own). */
+  readWindow?: ReadWindow;
 }
 
 /** What copy and expunge need of one message, taken at one moment. */
@@ -134,7 +136,7 @@ export class FolderState {
 
   private cache(): DerivedCache | undefined {
     if (!this.loaded) return undefined;
-    this.derived ??= new DerivedCache(this.dir, this.table, () => this.uidValidity, this.cacheMark);
+    this.derived ??= new DerivedCache(this.dir, this.table, () => this.uidValidity, this.cacheMark, this.deps.readWindow);
     return this.derived;
   }
 

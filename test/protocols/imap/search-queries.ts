@@ -21,7 +21,7 @@ const TERMS = [
   'deep attached subject', 'deep attached body', 'crlf line ends', 'only&nbsp;html', 'entities &eacute;', 'example.test', 'EXAMPLE', '@', 'x', 'subject: ', 'from: carol', 'content-type: text/plain',
  'jöhn ünter', '"jöhn ünter" <junter', 'jöhn   ünter', 'zoë', '<zoe@example.test>', 'jörg käse', 'jörg käse <jk', 'rené', 'latin <rene', 'split multibyte é across', 'split multibyte', 'upper case field', 'space before colon', 'caf', 'latin header',
   'smart “quotes” and €uro', '€uro', 'привет мир', 'inner multipart text', 'binaryneedle', 'inner with parts', 'base64 wrapped', 'b64msg', 'headers only', 'no body separator', 'raw 8-bit names',
-  'midwords', 'of midword', 'ofmidword', 'in quotes', '"in quotes"', 'has space', 'unknownenc', 'digest entry one', 'digest body one', 'd1@example.net', 'digest plain part',
+   'secret base64', 'c2VjcmV0', 'boundaryless', 'café latin only', 'midwords', 'of midword', 'ofmidword', 'in quotes', '"in quotes"', 'has space', 'unknownenc', 'digest entry one', 'digest body one', 'd1@example.net', 'digest plain part',
   'no subtype text', 'jsonneedle', 'not a boundary line', 'reporting-mta', 'status: 5.1.1', 'utf sixteen text', 'a body with no header', 'first@example.test', 'second@example.test', 'continuation without', 'after the junk line',
   'meeting\r\ndate: sun', 'meeting\ndate: sun', 'naïve.\nstraße', 'naïve.\r\nstraße', 'jöhn doe', '"jöhn doe"', 'john@example.com', '<john@example.com>', 'françois', 'jörg k', 'dave d.', '"dave d." <dave', 'dave d. <dave', 'undisclosed-recipients:;', 'news@example.org', 'newsletter <news',
 ];

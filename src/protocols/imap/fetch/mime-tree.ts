@@ -39,6 +39,8 @@ export interface MimePart {
   bodyLines: number;
   /** The raw header (kept up to a limit). */
   header: Buffer;
+  /** Whether the header ended with an empty line (not at a boundary or the end). */
+  hasEmptyLine: boolean;
   fields: ContentFields;
   kind: PartKind;
   /** Whether the Content-Type says text/* (lines are reported for these). */
@@ -74,8 +76,13 @@ export class MimeTreeBuilder {
   private line: Buffer[] = [];
   private lineLen = 0;
   private lineKept = 0;
+  /** The last two bytes of the current line (the kept prefix may not reach its end). */
+  private lastByte = -1;
+  private beforeLast = -1;
   /** Line break length at the end of the previous line (0 at the start of the message). */
   private prevBreak = 0;
+  /** Whether the previous line was a header field (of a header a boundary may cut short). */
+  private prevHeaderField = false;
   private parts = 1;
 
   constructor() {
@@ -113,45 +120,51 @@ export class MimeTreeBuilder {
       this.lineKept += keep;
     }
     this.lineLen += piece.length;
+    this.beforeLast = piece.length >= 2 ? piece[piece.length - 2]! : this.lastByte;
+    this.lastByte = piece[piece.length - 1]!;
   }
 
   private finishLine(hasLf: boolean): void {
     const line = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
     const len = this.lineLen;
+    const crlf = this.beforeLast === 0x0d;
     this.line = [];
     this.lineLen = 0;
     this.lineKept = 0;
-    const data = this.handleLine(line, len, hasLf);
+    this.lastByte = -1;
+    this.beforeLast = -1;
+    const kind = this.handleLine(line, len, hasLf);
     this.pos += len;
     if (hasLf) this.lf++;
+    this.prevHeaderField = kind === 'header-field';
     // The line break before a boundary line belongs to it, even the one of the empty line
     // ending a header (the header is then that much shorter); a boundary line's own is taken.
-    this.prevBreak = hasLf && data ? (len >= 2 && line[line.length - 2] === 0x0d ? CRLF_LEN : 1) : 0;
+    this.prevBreak = hasLf && kind !== 'boundary' ? (crlf ? CRLF_LEN : 1) : 0;
   }
 
-  /** Returns false for a boundary line. */
-  private handleLine(line: Buffer, len: number, hasLf: boolean): boolean {
+  private handleLine(line: Buffer, len: number, hasLf: boolean): 'data' | 'header-field' | 'boundary' {
     if (line[0] === 0x2d && line[1] === 0x2d) {
       for (let i = this.frames.length - 1; i >= 0; i--) {
         const b = this.frames[i]!.boundary;
         if (b && line.length >= 2 + b.length && line.subarray(2, 2 + b.length).equals(b)) {
           const isEnd = line[2 + b.length] === 0x2d && line[3 + b.length] === 0x2d;
           this.boundaryLine(i, isEnd, len);
-          return false;
+          return 'boundary';
         }
       }
     }
     const top = this.frames[this.frames.length - 1]!;
-    if (!top.inHeader) return true;
+    if (!top.inHeader) return 'data';
     const blank = hasLf && (len === 1 || (len === 2 && line[0] === 0x0d));
     if (!blank) {
       if (top.headerBytes < MAX_HEADER_BYTES) top.headerChunks.push(line);
       top.headerBytes += len;
-      return true;
+      return 'header-field';
     }
     top.part.headerSize = this.pos + len - top.part.start;
+    top.part.hasEmptyLine = true;
     this.startBody(top, this.pos + len, this.lf + 1);
-    return true;
+    return 'data';
   }
 
   /** Header done (at `bodyStart`): decide what the part holds. */
@@ -194,7 +207,14 @@ export class MimeTreeBuilder {
     // The line break before the boundary line belongs to it.
     const end = this.pos - this.prevBreak;
     const endLf = this.lf - (this.prevBreak > 0 ? 1 : 0);
-    this.closeFrames(index + 1, end, endLf);
+    const top = this.frames[this.frames.length - 1]!;
+    if (this.prevBreak > 0 && (this.prevHeaderField || top.part.start + top.part.headerSize === this.pos) && this.frames.length - 1 > index) {
+      // The line break was the end of a header (a field, or the empty line before an empty
+      // body): that header loses it, but the parts around it keep it (Dovecot counts it in
+      // their bodies).
+      this.closeFrames(this.frames.length - 1, end, endLf);
+      this.closeFrames(index + 1, this.pos, this.lf);
+    } else this.closeFrames(index + 1, end, endLf);
     if (isEnd) {
       owner.boundary = null;
       return;
@@ -225,7 +245,7 @@ export class MimeTreeBuilder {
 }
 
 function newPart(start: number): MimePart {
-  return { start, headerSize: 0, bodySize: 0, bodyLines: 0, header: Buffer.alloc(0), fields: {}, kind: 'leaf', text: true, children: [] };
+  return { start, headerSize: 0, bodySize: 0, bodyLines: 0, header: Buffer.alloc(0), hasEmptyLine: false, fields: {}, kind: 'leaf', text: true, children: [] };
 }
 
 function newFrame(part: MimePart, digest: boolean, depth: number, inMultipart = false): Frame {
@@ -233,7 +253,7 @@ function newFrame(part: MimePart, digest: boolean, depth: number, inMultipart = 
 }
 
 /** Parses a whole message stream. */
-export async function parseMime(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+export async function parseMime(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
   const b = new MimeTreeBuilder();
   for await (const chunk of source) b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
   return b.end();
@@ -243,7 +263,7 @@ export async function parseMime(source: AsyncIterable<Buffer | string>): Promise
  * Only the message's own header (ENVELOPE needs no more): stops reading at its end. The
  * returned part has the header and its size; body fields are not meaningful.
  */
-export async function parseRootHeader(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+export async function parseRootHeader(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
   const b = new MimeTreeBuilder();
   for await (const chunk of source) {
     b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);

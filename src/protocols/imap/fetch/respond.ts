@@ -115,7 +115,7 @@ async function* section(folder: Folder, view: MessageView, uid: number, size: nu
   }
   if (source.kind === 'header-fields') {
     const header = await readRange(folder, uid, source.header);
-    const data = filterHeader(header, source.fields, source.not);
+    const data = filterHeader(header, source);
     const r = applyPartial(data.length, s.partial);
     yield Buffer.from(`${item.name} {${r.end - r.start}}\r\n`);
     yield data.subarray(r.start, r.end);

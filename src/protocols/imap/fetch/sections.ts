@@ -15,7 +15,23 @@ export interface ByteRange {
 }
 
 /** Bytes of a section: a range of the message, or bytes computed from its header. */
-export type SectionSource = { kind: 'range'; range: ByteRange } | { kind: 'header-fields'; header: ByteRange; fields: string[]; not: boolean } | { kind: 'empty' };
+export interface HeaderFieldsSource {
+  kind: 'header-fields';
+  header: ByteRange;
+  fields: string[];
+  not: boolean;
+  /**
+   * For a header without an empty line: the message's own header gets CRLF after
+   * HEADER.FIELDS when it found something; an encapsulated one gets CRLF when another part
+   * (`followed`) comes after it.
+   */
+  top: boolean;
+  followed: boolean;
+  /** The header had an empty line, even if a boundary line took its line break. */
+  emptyLine: boolean;
+}
+
+export type SectionSource = { kind: 'range'; range: ByteRange } | HeaderFieldsSource | { kind: 'empty' };
 
 /** The part a dotted number names, or undefined (imap_msgpart_find). */
 export function findPart(root: MimeNode, numbers: readonly number[]): MimeNode | undefined {
@@ -28,6 +44,10 @@ export function findPart(root: MimeNode, numbers: readonly number[]): MimeNode |
     if (part && part.kind === 'message' && more) part = part.children[0];
   }
   return part;
+}
+
+function startsAfter(node: MimeNode, offset: number): boolean {
+  return node.start >= offset || node.children.some((c) => startsAfter(c, offset));
 }
 
 function bodyOf(p: MimeNode): ByteRange {
@@ -52,7 +72,11 @@ export function sectionSource(root: MimeNode, s: BodySection): SectionSource {
   if (!message) return { kind: 'empty' };
   if (s.specifier === 'HEADER') return { kind: 'range', range: headerOf(message) };
   if (s.specifier === 'TEXT') return { kind: 'range', range: bodyOf(message) };
-  return { kind: 'header-fields', header: headerOf(message), fields: s.fields ?? [], not: s.specifier === 'HEADER.FIELDS.NOT' };
+  // Dovecot ends an encapsulated header without an empty line with CRLF when another part
+  // follows it, not when only the end of the file (or end boundaries) does.
+  const header = headerOf(message);
+  const atEnd = !startsAfter(root, header.end);
+  return { kind: 'header-fields', header, fields: s.fields ?? [], not: s.specifier === 'HEADER.FIELDS.NOT', top: s.part.length === 0, followed: !atEnd, emptyLine: message.hasEmptyLine };
 }
 
 /** `BODY[1.2.HEADER.FIELDS (FROM TO)]<0>` as Dovecot names it in the response. */
@@ -75,18 +99,21 @@ function fieldName(name: string): string {
 /**
  * The header fields of `header` (raw bytes, CRLF) named in `fields`, or all others with `not`,
  * in message order, as Dovecot's header filter gives them: the header's own empty line is
- * passed when it has one; without one, HEADER.FIELDS adds CRLF after any field it found (or
- * for an empty header) and
- * HEADER.FIELDS.NOT adds nothing (a last field without a line end stays so).
+ * passed when it has one. Without one (a header that runs to the end of the message or part),
+ * HEADER.FIELDS adds CRLF after what it found (an empty header gives CRLF) unless `top` is
+ * false (an encapsulated message's header that runs to the end of the file), and
+ * HEADER.FIELDS.NOT adds nothing.
  *
  * Dovecot itself is not consistent for a header that ends the file without a line end: when
  * it has read the whole message before, HEADER.FIELDS ends that last field with CRLF and then
  * adds the empty line; we answer as its first fetch does.
  */
-export function filterHeader(header: Buffer, fields: readonly string[], not: boolean): Buffer {
+export function filterHeader(header: Buffer, src: Pick<HeaderFieldsSource, 'fields' | 'not' | 'top' | 'followed' | 'emptyLine'>): Buffer {
+  const { fields, not, top } = src;
   const wanted = new Set(fields.map((f) => f.toLowerCase()));
   const out: Buffer[] = [];
-  let include = false;
+  // A continuation line before any field is a field of its own (with no name).
+  let include = not;
   let pos = 0;
   let eoh = false;
   while (pos < header.length) {
@@ -106,7 +133,8 @@ export function filterHeader(header: Buffer, fields: readonly string[], not: boo
     }
     if (include) out.push(line);
   }
-  if (eoh || (!not && (out.length > 0 || header.length === 0))) out.push(Buffer.from('\r\n'));
+  const missingEnd = top ? out.length > 0 || header.length === 0 : src.followed;
+  if (eoh || src.emptyLine || (!not && missingEnd)) out.push(Buffer.from('\r\n'));
   return Buffer.concat(out);
 }
 
