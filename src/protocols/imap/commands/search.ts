@@ -2,16 +2,8 @@ import { SELECTED, type CommandSpec } from '../command.js';
 import { bad, no, ok } from '../replies.js';
 import { searchFolder, searchKeyValid } from '../search/evaluate.js';
 import { searchCharsetSupported, searchKeyToUtf8 } from '../search/charset.js';
-import type { SearchKey } from '../types.js';
+import { highestModseq, searchUsesModseq } from '../search/modseq.js';
 import { formatSet } from '../uid-set.js';
-
-function usesModseq(k: SearchKey): boolean {
-  if (k.kind === 'modseq') return true;
-  if (k.kind === 'not') return usesModseq(k.key);
-  if (k.kind === 'or') return usesModseq(k.a) || usesModseq(k.b);
-  if (k.kind === 'and') return k.keys.some(usesModseq);
-  return false;
-}
 
 /**
  * RFC 9051 6.4.4 SEARCH / UID SEARCH: `* SEARCH` for IMAP4rev1, `* ESEARCH` once IMAP4rev2 is
@@ -33,15 +25,11 @@ export const search: CommandSpec<'SEARCH'> = {
     }
     if (!searchKeyValid(criteria)) return bad('Error in IMAP command SEARCH: Invalid search string (not UTF-8)');
     const f = session.selected!.folder;
-    const modseq = usesModseq(criteria);
+    const modseq = searchUsesModseq(criteria);
     if (modseq) session.condstore = true;
     const seqs = await searchFolder(f, criteria);
     const nums = cmd.uid ? seqs.map((q) => f.uidAt(q)) : seqs;
-    let highest = 0n;
-    if (modseq) for (const q of seqs) {
-      const m = f.meta(f.uidAt(q))?.modseq ?? 0n;
-      if (m > highest) highest = m;
-    }
+    const highest = modseq ? highestModseq(f, seqs) : 0n;
     if (session.rev2 || cmd.returns) {
       const want = cmd.returns && cmd.returns.length ? cmd.returns : ['ALL'];
       const parts = [`(TAG "${tag}")`];
