@@ -121,6 +121,10 @@ describe('IMAP sessions on one mailbox: pending updates, \\Recent, \\Seen, CONDS
     expect(s.some((l) => l.startsWith('* 1 FETCH (FLAGS (\\Flagged \\Seen) MODSEQ ('))).toBe(true);
     const c = await a.command('c', `FETCH 1:* (FLAGS) (CHANGEDSINCE ${m1})`);
     expect(c.filter((l) => l.startsWith('*')).length).toBe(2);
+    const top = BigInt(/MODSEQ \((\d+)\)/.exec(c.find((l) => l.startsWith('* 2 '))!)![1]!);
+    const q = await a.command('q', `SEARCH MODSEQ ${m1 + 1n}`);
+    expect(q[0]).toMatch(/^\* SEARCH 1 2 \(MODSEQ \d+\)$/);
+    expect(BigInt(/MODSEQ (\d+)/.exec(q[0]!)![1]!)).toBeGreaterThanOrEqual(top);
     a.close();
   });
 
