@@ -67,6 +67,9 @@ describe('IMAP commands, exact replies: ENABLE, ID, NAMESPACE, MOVE/COPY, UID EX
   it('SEARCH for IMAP4rev1, ESEARCH with RETURN and under IMAP4rev2; UID SEARCH', async () => {
     const { c, folder } = await session(3);
     await c.command('s', `SELECT ${folder}`);
+    await c.command('f0', 'STORE 1 +FLAGS.SILENT (\\Seen)');
+    await c.command('u0', 'UNSELECT');
+    expect(await c.command('s', `SELECT ${folder}`)).toContain('* OK [UNSEEN 2] First unseen.');
     await c.command('f', 'STORE 2 +FLAGS.SILENT (\\Flagged)');
     expect(await c.command('a', 'SEARCH UNFLAGGED')).toEqual(['* SEARCH 1 3', 'a OK Search completed.']);
     expect(await c.command('b', 'UID SEARCH SUBJECT m2')).toEqual(['* SEARCH 2', 'b OK Search completed.']);

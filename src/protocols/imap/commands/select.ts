@@ -27,7 +27,11 @@ export const select: CommandSpec<'SELECT' | 'EXAMINE'> = {
     } catch (err) {
       return errorReply(err, log, cmd.mailbox);
     }
+    // Selected at once: whatever happens next, the folder is closed with the session.
+    session.selected = new SelectedMailbox(folder, cmd.mailbox, readOnly);
+    session.state = 'selected';
     const status = folder.status();
+    let wantUnseen = !session.rev2 && status.unseen > 0;
     const keywords = new Set<string>();
     let firstUnseen = 0;
     const count = folder.count();
@@ -35,7 +39,10 @@ export const select: CommandSpec<'SELECT' | 'EXAMINE'> = {
       const m = folder.meta(folder.uidAt(seq));
       if (!m) continue;
       for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
-      if (!firstUnseen && !m.flags.includes('\\Seen')) firstUnseen = seq;
+      if (wantUnseen && !m.flags.includes('\\Seen')) {
+        firstUnseen = seq;
+        wantUnseen = false;
+      }
     }
     const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()].join(' ');
     session.untagged(`FLAGS (${flags})`);
@@ -48,8 +55,6 @@ export const select: CommandSpec<'SELECT' | 'EXAMINE'> = {
     session.untagged(`OK [UIDVALIDITY ${status.uidValidity}] UIDs valid`);
     session.untagged(`OK [UIDNEXT ${status.uidNext}] Predicted next UID`);
     session.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
-    session.selected = new SelectedMailbox(folder, cmd.mailbox, readOnly);
-    session.state = 'selected';
     return ok(`${cmd.name === 'SELECT' ? 'Select' : 'Examine'} completed.`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
   },
 };
