@@ -19,6 +19,8 @@ export class Dispatcher {
   async dispatch(ctx: CommandContext, command: Command): Promise<Reply> {
     const reply = await this.run(ctx, command);
     ctx.session.out.write(formatTagged(ctx.tag, reply));
+    // The command's name and outcome only: arguments can hold passwords and private names.
+    ctx.log.debug({ command: command.name, status: reply.status, code: reply.code?.split(' ')[0] }, 'imap command');
     return reply;
   }
 
