@@ -60,6 +60,15 @@ describe('IMAP session over raw sockets (exact text)', () => {
     client.close();
   });
 
+  it('takes a password as a synchronizing literal after + OK', async () => {
+    const { client } = await RawImap.connect(d.imapPort);
+    client.send('a LOGIN "alice@example.test" {8}\r\n');
+    expect(await client.line()).toBe('+ OK');
+    client.send('alice-pw\r\n');
+    expect(await client.line()).toMatch(/^a OK \[CAPABILITY .*\] Logged in$/);
+    client.close();
+  });
+
   it('answers 10,000 pipelined NOOPs in order', async () => {
     const client = await login();
     const n = 10_000;
