@@ -132,8 +132,10 @@ describe('IMAP sessions on one mailbox: pending updates, \\Recent, \\Seen, CONDS
     const { a, folder } = await twoSessions(1);
     await a.command('s', `EXAMINE ${folder}`);
     expect(await a.command('f', 'FETCH 5 (FLAGS)')).toEqual(['f BAD Invalid messageset']);
-    expect(await a.command('t', 'STORE 1 +FLAGS (\\Deleted)')).toEqual(['t NO Mailbox is read-only.']);
-    expect(await a.command('e', 'EXPUNGE')).toEqual(['e NO [READ-ONLY] Mailbox is read-only.']);
+    // as Dovecot: OK, and nothing changes
+    expect(await a.command('t', 'STORE 1 +FLAGS (\\Deleted)')).toEqual(['t OK Store ignored with read-only mailbox.']);
+    expect(await a.command('e', 'EXPUNGE')).toEqual(['e OK Expunge completed.']);
+    expect(await a.command('g', 'FETCH 1 (FLAGS)')).toEqual(['* 1 FETCH (FLAGS (\\Seen))', 'g OK Fetch completed.']);
     expect(await a.command('u', 'UID FETCH 99 (FLAGS)')).toEqual(['u OK Fetch completed.']);
     expect(await a.command('c', 'CLOSE')).toEqual(['c OK Close completed.']);
     expect(await a.command('d', 'CLOSE')).toEqual(['d BAD No mailbox selected.']);

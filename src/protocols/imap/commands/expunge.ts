@@ -1,6 +1,6 @@
 import { SELECTED, type CommandSpec } from '../command.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, no, ok } from '../replies.js';
+import { bad, ok } from '../replies.js';
 
 /**
  * RFC 9051 6.4.3 EXPUNGE and UID EXPUNGE (RFC 4315 2.1: only the named messages that have
@@ -11,7 +11,8 @@ export const expunge: CommandSpec<'EXPUNGE' | 'UID EXPUNGE'> = {
   states: SELECTED,
   async run({ session }, cmd) {
     const s = session.selected!;
-    if (s.readOnly) return no('Mailbox is read-only.', 'READ-ONLY');
+    // EXAMINE: nothing is expunged; Dovecot answers OK all the same.
+    if (s.readOnly) return ok('Expunge completed.');
     if (cmd.name === 'EXPUNGE') {
       await s.folder.expunge();
       return ok('Expunge completed.');

@@ -1,6 +1,6 @@
 import { SELECTED, type CommandSpec } from '../command.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, no, ok } from '../replies.js';
+import { bad, ok } from '../replies.js';
 import { flagList, flagsWithRecent } from '../selected.js';
 import { formatSet } from '../uid-set.js';
 
@@ -16,7 +16,8 @@ export const store: CommandSpec<'STORE'> = {
   async run({ session }, cmd) {
     const s = session.selected!;
     const f = s.folder;
-    if (s.readOnly) return no('Mailbox is read-only.');
+    // Dovecot's answer: nothing is changed, and it is not an error the client must handle.
+    if (s.readOnly) return ok('Store ignored with read-only mailbox.');
     let seqs: number[];
     try {
       seqs = namedSeqs(f, cmd.set, cmd.uid);
