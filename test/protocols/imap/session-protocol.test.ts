@@ -47,6 +47,7 @@ describe('IMAP protocol details: LIST, syntax errors, limits, IDLE, pipelining, 
     expect(await c.command('q', 'DELETE Nothing')).toEqual(['q NO [NONEXISTENT] Mailbox doesn\'t exist: Nothing']);
     expect(await c.command('r', 'RENAME Nothing Other')).toEqual(['r NO [NONEXISTENT] Mailbox doesn\'t exist: Nothing']);
     expect(await c.command('t', 'RENAME Home Work')).toEqual(['t NO [ALREADYEXISTS] Mailbox already exists']);
+    expect(await c.command('u', 'RENAME Work Work.A.B')).toEqual(['u NO [CANNOT] Can\'t rename mailbox under its own child']);
     c.close();
   });
 

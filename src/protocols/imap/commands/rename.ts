@@ -9,6 +9,7 @@ export const rename: CommandSpec<'RENAME'> = {
     const to = cmd.to.endsWith('.') ? cmd.to.slice(0, -1) : cmd.to;
     if (to === '' || /[%*]/.test(to)) return no('Invalid mailbox name', 'CANNOT');
     if (to.toUpperCase() === 'INBOX') return no('Mailbox already exists', 'ALREADYEXISTS');
+    if (to.startsWith(`${cmd.from}.`)) return no('Can\'t rename mailbox under its own child', 'CANNOT');
     const existing = await session.mailbox!.list();
     if (!existing.some((f) => f.name === cmd.from)) return no(`Mailbox doesn't exist: ${cmd.from}`, 'NONEXISTENT');
     if (existing.some((f) => f.name === to)) return no('Mailbox already exists', 'ALREADYEXISTS');
