@@ -41,6 +41,9 @@ interface Live {
   bye(): void;
 }
 
+/** Dovecot's CLIENT_MAX_BAD_COMMANDS: a client sending only garbage is not served forever. */
+const MAX_BAD_COMMANDS = 20;
+
 export class ImapServer {
   private readonly dispatcher = new Dispatcher();
   private readonly live = new Set<Live>();
@@ -125,6 +128,8 @@ export class ImapServer {
       return;
     }
     let closing: string | undefined;
+    /** BAD replies in a row. */
+    let bad = 0;
     session.loginSession = services.login.open(ip, () => {
       log.info('closed: client banned after failed logins');
       out.write('* BYE Too many failed logins.\r\n');
@@ -155,6 +160,10 @@ export class ImapServer {
         }
         if (read.kind === 'bad') {
           out.write(read.tag ? `${read.tag} BAD ${read.message}\r\n` : `* BAD ${read.message}\r\n`);
+          if (++bad >= MAX_BAD_COMMANDS) {
+            closing = 'Too many invalid IMAP commands.';
+            break;
+          }
           continue;
         }
         const ctx = (tag: string): CommandContext => ({ tag, session, services, log });
@@ -166,9 +175,18 @@ export class ImapServer {
         const parsed = parseCommand(read.frame, { utf8Accept: session.utf8 });
         if (!parsed.ok) {
           out.write(parsed.tag ? `${parsed.tag} BAD ${parsed.message}\r\n` : `* BAD ${parsed.message}\r\n`);
+          if (++bad >= MAX_BAD_COMMANDS) {
+            closing = 'Too many invalid IMAP commands.';
+            break;
+          }
           continue;
         }
         const reply = await this.dispatcher.dispatch(ctx(parsed.tag), parsed.command);
+        if (reply.status !== 'BAD') bad = 0;
+        else if (++bad >= MAX_BAD_COMMANDS) {
+          closing = 'Too many invalid IMAP commands.';
+          break;
+        }
         if (parsed.command.name === 'STARTTLS' && reply.status === 'OK') {
           current.off('timeout', onTimeout);
           await conn.startTls();

@@ -76,6 +76,17 @@ describe('IMAP protocol details: LIST, syntax errors, limits, IDLE, pipelining, 
     c.close();
   });
 
+  it('disconnects a client after 20 invalid commands in a row, as Dovecot', async () => {
+    const { client } = await RawImap.connect(d.imapPort);
+    for (let i = 0; i < 19; i++) expect((await client.command(`b${i}`, 'FROB')).at(-1)).toMatch(new RegExp(`^b${i} BAD `));
+    expect(await client.command('ok', 'NOOP')).toEqual(['ok OK NOOP completed.']);
+    for (let i = 0; i < 19; i++) await client.command(`c${i}`, 'FROB');
+    client.send('last FROB\r\n');
+    expect(await client.line()).toMatch(/^last BAD /);
+    expect(await client.line()).toBe('* BYE Too many invalid IMAP commands.');
+    expect(await client.waitClosed(5000)).toBe(true);
+  });
+
   it('answers pipelined commands in order, literals included', async () => {
     const c = await login();
     c.send('p1 CREATE Pipe\r\np2 SELECT {4+}\r\nPipe\r\np3 NOOP\r\np4 UNSELECT\r\np5 DELETE Pipe\r\n');
