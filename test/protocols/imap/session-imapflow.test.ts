@@ -55,6 +55,11 @@ describe('IMAP with imapflow against the daemon', () => {
       expect([...all[0]!.flags!]).toContain('\\Flagged');
       const one = await c.fetchOne('2', { source: true });
       expect(one && one.source!.toString()).toBe(message('second'));
+      const env = await c.fetchOne('1', { envelope: true, bodyStructure: true, headers: ['subject'] });
+      expect(env && env.envelope!.subject).toBe('first');
+      expect(env && env.envelope!.from![0]).toMatchObject({ name: 'Bob', address: 'bob@example.test' });
+      expect(env && env.bodyStructure).toMatchObject({ type: 'text/plain', size: 14 });
+      expect(env && env.headers!.toString()).toBe('Subject: first\r\n\r\n');
       await c.messageFlagsAdd('2', ['\\Seen']);
       await c.messageFlagsAdd('1:2', ['$Important']);
       const f1 = await c.fetchOne('1', { flags: true });
