@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startImapDaemon, type ImapDaemon } from '../../helpers/imap-daemon.js';
 import { RawImap } from '../../helpers/imap-raw.js';
@@ -117,6 +119,21 @@ describe('IMAP protocol details: LIST, syntax errors, limits, IDLE, pipelining, 
     expect(rest.at(-1)).toBe('i OK Idle completed.');
     a.close();
     b.close();
+  });
+
+  it('IDLE reports a message an outside writer dropped into new/ (Postfix virtual, procmail, Dovecot)', async () => {
+    const { client: a } = await RawImap.connect(d.imapPort);
+    await a.command('l', 'LOGIN alice@example.test alice-pw');
+    const sel = await a.command('s', 'SELECT INBOX');
+    const exists = Number(/^\* (\d+) EXISTS$/m.exec(sel.join('\n'))![1]);
+    a.send('i IDLE\r\n');
+    expect(await a.line()).toBe('+ idling');
+    const dir = path.join(d.dataDir, 'vmail/example.test/alice/new');
+    await writeFile(path.join(dir, `${Math.floor(Date.now() / 1000)}.outside1.host`), 'Subject: outside\n\nhi\n');
+    expect(await a.line()).toBe(`* ${exists + 1} EXISTS`);
+    a.send('DONE\r\n');
+    expect((await a.until('i')).at(-1)).toBe('i OK Idle completed.');
+    a.close();
   });
 
   it('closes a connection that does not log in within the pre-login timeout', async () => {
