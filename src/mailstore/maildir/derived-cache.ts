@@ -23,7 +23,8 @@ export const CACHE_FILE = 'tsmail.cache';
 const MAGIC = 'tsmail-cache 1';
 /** Pending records are written once this many bytes are waiting (and at every index write). */
 const FLUSH_BYTES = 256 * 1024;
-const MAX_KEY = 64;
+/** Keys are short printable ASCII words (`envelope`, `bodystructure`): they sit in the record header. */
+const KEY = /^[\x21-\x7e]{1,64}$/;
 const WINDOW = 64 * 1024;
 const HEAD_MAX = 200;
 /** Compact when the file is over 1 MiB and less than half of it is live. */
@@ -85,7 +86,7 @@ export class DerivedCache {
 
   set(uid: number, key: string, value: string): void {
     const i = this.table.indexOf(uid);
-    if (i < 0 || key.length > MAX_KEY || /[\t\n]/.test(key) || !this.ready()) return;
+    if (i < 0 || !KEY.test(key) || !this.ready()) return;
     const prev = this.table.cacheHeads[i]!;
     const body = Buffer.from(value, 'utf8');
     const head = Buffer.from(`${uid}\t${prev}\t${key}\t${body.length}\n`);

@@ -18,6 +18,8 @@ export const BIT_DELETED = 32;
 const BIT_NEW = 64;
 const BIT_NO_INFO = 128;
 const LETTERS = 'DFPRST';
+/** sizes, vsizes, mtimes, cacheHeads, modseqs (8 bytes each), uids, kw (4), sys (1). */
+const BYTES_PER_MESSAGE = 5 * 8 + 2 * 4 + 1;
 
 /** RFC 9051 2.3.2 names of the system letters, in the order protocols list them. */
 const IMAP_ORDER: readonly (readonly [number, string])[] = [
@@ -69,22 +71,38 @@ export class MessageTable {
     return lo;
   }
 
-  /** Room for `n` messages in all, so a bulk load allocates once. */
-  reserve(n: number): void {
-    if (n <= this.uids.length) return;
-    this.uids = grow(this.uids, n, Uint32Array);
-    this.sizes = grow(this.sizes, n, Float64Array);
-    this.vsizes = grow(this.vsizes, n, Float64Array);
-    this.mtimes = grow(this.mtimes, n, Float64Array);
-    this.modseqs = grow(this.modseqs, n, BigUint64Array);
-    this.sys = grow(this.sys, n, Uint8Array);
-    this.kw = grow(this.kw, n, Uint32Array);
-    this.cacheHeads = grow(this.cacheHeads, n, Float64Array);
+  /**
+   * Room for `n` messages in all (exactly: shrink() uses it too). All columns are views of ONE
+   * ArrayBuffer: a folder costs one allocation, not eight (10,000 folders open in IDLE).
+   */
+  reserve(want: number): void {
+    const n = Math.max(want, this.length);
+    if (n === this.uids.length) return;
+    // 8-byte columns first, then 4-byte, then 1-byte: every view stays aligned.
+    const buf = new ArrayBuffer(n * BYTES_PER_MESSAGE);
+    const m = this.length;
+    const sizes = new Float64Array(buf, 0, n);
+    const vsizes = new Float64Array(buf, n * 8, n);
+    const mtimes = new Float64Array(buf, n * 16, n);
+    const cacheHeads = new Float64Array(buf, n * 24, n);
+    const modseqs = new BigUint64Array(buf, n * 32, n);
+    const uids = new Uint32Array(buf, n * 40, n);
+    const kw = new Uint32Array(buf, n * 44, n);
+    const sys = new Uint8Array(buf, n * 48, n);
+    sizes.set(this.sizes.subarray(0, m));
+    vsizes.set(this.vsizes.subarray(0, m));
+    mtimes.set(this.mtimes.subarray(0, m));
+    cacheHeads.set(this.cacheHeads.subarray(0, m));
+    modseqs.set(this.modseqs.subarray(0, m));
+    uids.set(this.uids.subarray(0, m));
+    kw.set(this.kw.subarray(0, m));
+    sys.set(this.sys.subarray(0, m));
+    Object.assign(this, { sizes, vsizes, mtimes, cacheHeads, modseqs, uids, kw, sys });
   }
 
   /** Inserts in UID order (appending when it is the highest, the usual case); returns its index. */
   insert(r: MessageRecord): number {
-    if (this.length === this.uids.length) this.reserve(Math.max(16, Math.ceil(this.length * 1.5)));
+    if (this.length === this.uids.length) this.reserve(Math.max(8, Math.ceil(this.length * 1.5)));
     let i = this.length;
     if (i > 0 && this.uids[i - 1]! >= r.uid) {
       i = this.lowerBound(r.uid);
@@ -134,15 +152,7 @@ export class MessageTable {
 
   /** Trims the spare room (after a bulk load or a big expunge). */
   shrink(): void {
-    const n = this.length;
-    this.uids = this.uids.slice(0, n);
-    this.sizes = this.sizes.slice(0, n);
-    this.vsizes = this.vsizes.slice(0, n);
-    this.mtimes = this.mtimes.slice(0, n);
-    this.modseqs = this.modseqs.slice(0, n);
-    this.sys = this.sys.slice(0, n);
-    this.kw = this.kw.slice(0, n);
-    this.cacheHeads = this.cacheHeads.slice(0, n);
+    this.reserve(this.length);
   }
 
   sub(i: number): 'new' | 'cur' {
@@ -196,12 +206,6 @@ export class MessageTable {
   private columns(): (Uint32Array | Float64Array | BigUint64Array | Uint8Array)[] {
     return [this.uids, this.sizes, this.vsizes, this.mtimes, this.modseqs, this.sys, this.kw, this.cacheHeads];
   }
-}
-
-function grow<T extends { length: number; set(a: ArrayLike<never>): void }>(old: T, n: number, Ctor: new (n: number) => T): T {
-  const next = new Ctor(n);
-  next.set(old as unknown as ArrayLike<never>);
-  return next;
 }
 
 /** The flags part of a file name: after the last `:2,`, up to the next `,`. */
