@@ -203,7 +203,6 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     services: {
       login,
       openMailbox: (user) => store.openMailbox(user.maildir, { bytes: user.quotaBytes, messages: user.quotaMessages }),
-      hostname: config.hostname,
       maxAppendSize: config.mail.max_message_size,
     },
     hostname: config.hostname,

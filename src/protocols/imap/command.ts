@@ -14,7 +14,6 @@ import type { Command } from './types.js';
 export interface ImapServices {
   login: LoginService;
   openMailbox(user: MailUser): Promise<Mailbox>;
-  hostname: string;
   /** Largest APPEND literal accepted (mail.max_message_size). */
   maxAppendSize: number;
 }

@@ -14,7 +14,6 @@ import { appendMessage } from './commands/append.js';
 import { Dispatcher } from './dispatcher.js';
 import { SocketInput } from './input.js';
 import { parseCommand } from './parser.js';
-import { formatTagged } from './replies.js';
 import { ImapSession, type Connection, type Output } from './session.js';
 
 export interface ImapServerOptions {
@@ -228,4 +227,3 @@ function waitDrained(socket: () => net.Socket, limit: number): Promise<void> {
   });
 }
 
-export { formatTagged };
