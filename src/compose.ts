@@ -38,6 +38,7 @@ import { logDestination } from './daemon/log-output.js';
 import { TLS_SERVER_OPTIONS, TlsCertificates } from './daemon/tls.js';
 import { willDropPrivileges } from './daemon/service-account.js';
 import { placeholderHandler } from './protocols/placeholder.js';
+import { ImapServer } from './protocols/imap/server.js';
 
 /** JSON lines, or readable lines on a terminal (`log.format`, `TSMAIL_LOG_FORMAT`); stdout unless `destination`. */
 export async function createLogger(config: Config, destination?: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<Logger> {
@@ -198,7 +199,31 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   });
   const submission = submissionFor(false);
   const submissions = submissionFor(true);
+  const imapFor = (implicitTls: boolean) => new ImapServer({
+    services: {
+      login,
+      openMailbox: (user) => store.openMailbox(user.maildir, { bytes: user.quotaBytes, messages: user.quotaMessages }),
+      maxAppendSize: config.mail.max_message_size,
+    },
+    hostname: config.hostname,
+    implicitTls,
+    tlsContext: () => certs.context(),
+    plaintextLogin: config.imap.login_without_tls,
+    timeouts: { preAuth: config.imap.preauth_timeout * 1000, authenticated: config.imap.timeout * 1000, handshake: handshakeTimeoutMs },
+    limits: {
+      maxLine: config.imap.max_line_length,
+      maxLiteral: config.imap.max_line_length,
+      maxCommand: config.imap.max_line_length * 4,
+      maxWriteBuffer: config.imap.max_write_buffer,
+    },
+    sessionIds,
+    log: log.child({ listener: implicitTls ? 'imaps' : 'imap' }),
+  });
+  const imap = imapFor(false);
+  const imaps = imapFor(true);
   const handlers: Partial<Record<ListenerName, ConnectionHandler>> = {
+    imap: (s, adopt) => imap.handle(s, adopt),
+    imaps: (s) => imaps.handle(s),
     lmtp: (s) => lmtp.handle(s),
     smtp: (s, adopt) => mx.handle(s, adopt),
     submission: (s, adopt) => submission.handle(s, adopt),
@@ -207,9 +232,10 @@ export function createDaemon(config: Config, log: Logger): Daemon {
   const listeners: Listener[] = [];
   const mynetworks = new NetworkList(config.smtp.mynetworks);
   const lmtpAllowed = new NetworkList(config.lmtp.allowed ?? [...config.smtp.mynetworks, ...LOOPBACK]);
+  const isImap = (name: ListenerName) => name === 'imap' || name === 'imaps';
   const connectionLimits = (name: ListenerName): ConnectionLimits => ({
-    maxConnections: config.smtp.max_clients,
-    perClient: config.smtp.client_connection_count_limit,
+    maxConnections: isImap(name) ? config.imap.max_clients : config.smtp.max_clients,
+    perClient: isImap(name) ? config.imap.client_connection_limit : config.smtp.client_connection_count_limit,
     // LMTP's allowed clients are the MTAs in front, which open as many connections as their
     // delivery concurrency (Postfix: 20), and Dovecot's LMTP has no per-IP limit either.
     exempt: name === 'lmtp' ? (ip) => mynetworks.has(ip) || lmtpAllowed.has(ip) : (ip) => mynetworks.has(ip),
@@ -219,6 +245,8 @@ export function createDaemon(config: Config, log: Logger): Daemon {
     smtp: smtpTurnaway(config.hostname, 'SMTP'),
     submission: smtpTurnaway(config.hostname, 'SMTP'),
     lmtp: smtpTurnaway(config.hostname, 'LMTP'),
+    // RFC 9051 7.1.5: BYE instead of a greeting; clients retry later.
+    imap: () => '* BYE [UNAVAILABLE] Too many connections, try again later.\r\n',
   };
   for (const [name, address] of Object.entries(config.listen) as [ListenerName, Config['listen'][ListenerName]][]) {
     if (!address) continue;
@@ -233,6 +261,7 @@ export function createDaemon(config: Config, log: Logger): Daemon {
       handler: handlers[name] ?? placeholderHandler(name, config.hostname),
       limits: connectionLimits(name),
       turnaway: turnaways[name],
+      ...(name === 'imap' ? { drain: () => imap.drain() } : name === 'imaps' ? { drain: () => imaps.drain() } : {}),
     }, log.child({ listener: name })));
   }
   const spoolLog = log.child({ component: 'queue' });

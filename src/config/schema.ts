@@ -229,6 +229,29 @@ const submissionSection = z.strictObject({
   reject_sender_login_mismatch: z.boolean().default(true),
 });
 
+/** The IMAP server (imap and imaps listeners); defaults as Dovecot's. */
+const imapSection = z.strictObject({
+  /**
+   * LOGIN and AUTHENTICATE on port 143 before STARTTLS (Dovecot disable_plaintext_auth = no).
+   * Off: LOGINDISABLED and no AUTH= until TLS, loopback clients included.
+   */
+  login_without_tls: z.boolean().default(false),
+  /** Seconds of inactivity before login (Dovecot's login processes: 180) and after (RFC 9051 5.4: 30 min at least). */
+  preauth_timeout: z.number().int().min(1).default(180),
+  timeout: z.number().int().min(1800).default(1800),
+  /** Dovecot imap_max_line_length: longest command line, and longest literal inside a command. */
+  max_line_length: size.prefault('64k'),
+  /** Bytes waiting in a connection's send buffer before the server stops reading and producing. */
+  max_write_buffer: size.prefault('256k'),
+  /**
+   * Connections at once on each of imap/imaps (TLS handshakes included) and per client IP
+   * (0 = none; mynetworks exempt). Mail clients stay connected all day (IDLE), several per
+   * device, so these are far above the SMTP listeners' smtp.max_clients.
+   */
+  max_clients: z.number().int().min(1).default(10000),
+  client_connection_limit: z.number().int().min(0).default(50),
+});
+
 const dnsSection = z.strictObject({
   servers: z.array(hostPort).default([]),
   /** Seconds to wait for one answer before asking again (twice in all), then a temporary failure. */
@@ -262,6 +285,7 @@ export const configSchema = z.strictObject({
   smtp: smtpSection.prefault({}),
   submission: submissionSection.prefault({}),
   lmtp: lmtpSection.prefault({}),
+  imap: imapSection.prefault({}),
   security: securitySection.prefault({}),
   dns: dnsSection.prefault({}),
   log: logSection.prefault({}),

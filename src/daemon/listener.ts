@@ -49,6 +49,12 @@ export interface ListenerSpec {
    * before the handshake, which is exactly what the turned-away client must not get.
    */
   turnaway?: (why: Turnaway) => string;
+  /**
+   * Called when shutdown begins, before the grace period: a protocol whose clients stay
+   * connected between commands (IMAP, IDLE) ends its waiting sessions at once (`* BYE`) and the
+   * others after their current command, instead of holding shutdown for the whole grace period.
+   */
+  drain?: () => void;
 }
 
 /**
@@ -255,6 +261,7 @@ export class Listener {
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const raw of this.handshaking) raw.destroy();
+    this.spec.drain?.();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), graceMs);

@@ -106,6 +106,11 @@ export interface Folder {
   expunge(uids?: readonly number[]): Promise<number[]>;
   /** Called (coalesced) when another session or an outside writer changed the folder. */
   onChange(listener: () => void): () => void;
+  /**
+   * Ends this view (CLOSE, UNSELECT, SELECT of another folder, LOGOUT, a dropped connection):
+   * the folder's shared state and its watcher are released once no view has it open, so every
+   * opened Folder must be closed. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -118,7 +123,7 @@ export interface Mailbox {
   subscribe(name: string, subscribed: boolean): Promise<void>;
   open(name: string): Promise<Folder>;
   append(name: string, message: Readable | Buffer, opts?: AppendOptions): Promise<AppendResult>;
-  /** Status without opening for a session (IMAP STATUS). */
+  /** Status without opening for a session (IMAP STATUS); `recent` counts \Recent messages no session has been given yet, and takes none. */
   status(name: string): Promise<FolderStatus>;
   quota(): Promise<{ usedBytes: number; limitBytes: number | null; usedMessages: number; limitMessages: number | null }>;
   close(): Promise<void>;

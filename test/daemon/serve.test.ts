@@ -64,10 +64,10 @@ describe('tsmail serve', () => {
       const greeting = implicit
         ? (await connectTls(ports[i]!)).greeting
         : await readGreeting(net.connect(ports[i]!, '127.0.0.1'));
-      const expected = name === 'lmtp' ? /^220 mx\.example\.test / // LMTP and SMTP are served; IMAP/POP3 are placeholders
+      const expected = name === 'lmtp' ? /^220 mx\.example\.test / // SMTP, LMTP and IMAP are served; POP3 is a placeholder
         : name === 'smtp' ? /^220 mx\.example\.test ESMTP tsmail$/
         : name.startsWith('submission') ? /^220 mx\.example\.test ESMTP tsmail submission$/
-        : name.startsWith('imap') ? /^\* BYE \[UNAVAILABLE\]/ : name.startsWith('pop3') ? /^-ERR \[SYS\/TEMP\]/ : /^421 4\.3\.2 mx\.example\.test /;
+        : name.startsWith('imap') ? /^\* OK \[CAPABILITY IMAP4rev1 .*\] mx\.example\.test tsmail ready\.$/ : name.startsWith('pop3') ? /^-ERR \[SYS\/TEMP\]/ : /^421 4\.3\.2 mx\.example\.test /;
       expect(greeting, name).toMatch(expected);
     }
     const tlsInfo = await connectTls(ports[5]!);

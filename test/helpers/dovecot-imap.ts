@@ -56,7 +56,10 @@ function idOf(name: string, flag: '-u' | '-g'): number {
   return n;
 }
 
-/** A Dovecot IMAP oracle for the Maildir at `maildir` (its root is INBOX, `.` separator). */
+/**
+ * A Dovecot IMAP oracle for the Maildir at `maildir` (its root is INBOX, `.` separator). As root,
+ * the directories above `maildir` must be searchable by nobody (mkdtemp makes them 0700).
+ */
 export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}): Promise<DovecotImap> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'tsmail-dovecot-imap-'));
   await chmod(root, 0o755);

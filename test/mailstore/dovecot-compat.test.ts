@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { MaildirStore } from '../../src/mailstore/maildir/store.js';
 import type { Mailbox } from '../../src/mailstore/types.js';
-import { cleanup, doveadmAvailable, doveadmOk, giveToDovecot, makeDovecotHome, parseFetch, type DovecotHome } from './helpers/dovecot.js';
+import { cleanup, doveadm, doveadmAvailable, doveadmOk, giveToDovecot, makeDovecotHome, parseFetch, type DovecotHome } from './helpers/dovecot.js';
 
 const available = doveadmAvailable();
 const MSG = (n: number) => `From: x@example.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
@@ -141,5 +141,65 @@ describe.skipIf(!available.ok)('Maildir interop with Dovecot', () => {
     expect([...seen].sort((a, b) => a[0] - b[0])).toEqual([...expected].sort((a, b) => a[0] - b[0]));
     expect(seen.size).toBe(8);
     expect(new Set(seen.values()).size).toBe(8);
+  });
+
+  it('an open folder sees what Dovecot changes on the same Maildir through its watcher: flags, expunges, new mail', async () => {
+    for (let i = 1; i <= 3; i++) await doveadmOk(h, ['save'], MSG(i));
+    box = await store.openMailbox(h.mail);
+    const inbox = await box.open('INBOX');
+    expect(inbox.count()).toBe(3);
+    await giveToDovecot(h, h.mail);
+    let notified = false;
+    let wake: () => void = () => {};
+    inbox.onChange(() => {
+      notified = true;
+      wake();
+    });
+    const seen = { added: [] as number[], flagged: new Map<number, string[]>(), expunged: [] as number[] };
+    /** Waits for the watcher (nobody calls sync() otherwise) until `done` holds. */
+    const until = async (done: () => boolean) => {
+      while (!done()) {
+        if (!notified) await new Promise<void>((resolve) => (wake = resolve));
+        notified = false;
+        const c = await inbox.sync();
+        seen.added.push(...c.added);
+        seen.expunged.push(...c.expunged);
+        for (const m of c.flagged) seen.flagged.set(m.uid, [...m.flags].sort());
+      }
+    };
+    const changed = until(() => seen.flagged.has(2));
+    await doveadmOk(h, ['flags', 'add', '\\Flagged Later', 'mailbox', 'INBOX', 'uid', '2']);
+    await changed;
+    expect(seen.flagged.get(2)).toEqual(['Later', '\\Flagged']);
+    const gone = until(() => seen.expunged.includes(1));
+    await doveadmOk(h, ['expunge', 'mailbox', 'INBOX', 'uid', '1']);
+    await gone;
+    const arrived = until(() => seen.added.includes(4));
+    await doveadmOk(h, ['save'], MSG(4));
+    await arrived;
+    expect(Array.from({ length: inbox.count() }, (_, i) => inbox.uidAt(i + 1))).toEqual([2, 3, 4]);
+    expect(seen.expunged).toEqual([1]);
+    expect(inbox.meta(2)!.flags.sort()).toEqual(['Later', '\\Flagged']);
+    await inbox.close();
+  });
+
+  it('DELETE of a parent with children: tsmail leaves the Maildir as Dovecot does (parent listed, not selectable, creatable again)', async () => {
+    box = await store.openMailbox(h.mail);
+    await box.create('Lists');
+    await box.create('Lists.Node');
+    await box.append('Lists', Buffer.from(MSG(1)));
+    await box.delete('Lists');
+    await giveToDovecot(h, h.mail);
+    expect((await doveadmOk(h, ['mailbox', 'list'])).split('\n').filter(Boolean).sort()).toEqual(['INBOX', 'Lists', 'Lists.Node']);
+    const status = await doveadm(h, ['mailbox', 'status', 'messages', 'Lists']);
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).toMatch(/doesn't exist/);
+    // Dovecot's own DELETE of such a parent leaves the same state: the two agree on it
+    await doveadmOk(h, ['mailbox', 'create', 'Other', 'Other.Node']);
+    await doveadmOk(h, ['mailbox', 'delete', 'Other']);
+    const list = await box.list();
+    for (const name of ['Lists', 'Other']) expect(list.find((f) => f.name === name)?.attributes).toEqual(['\\Noselect', '\\HasChildren']);
+    await doveadmOk(h, ['mailbox', 'create', 'Lists']);
+    expect((await box.status('Lists')).messages).toBe(0);
   });
 });

@@ -38,7 +38,7 @@ describe('tsmail.index (cache of a folder across restarts)', () => {
 
   it('restores UIDs, dates, sizes and mod-sequences after a restart', async () => {
     const before = await firstRun();
-    expect(await readFile(path.join(root, 'tsmail.index'), 'utf8')).toMatch(/^tsmail-index 1\t/);
+    expect(await readFile(path.join(root, 'tsmail.index'), 'utf8')).toMatch(/^tsmail-index 2\t/);
     const box = await fresh().openMailbox(root);
     const inbox = await box.open('INBOX');
     expect(inbox.messages()).toEqual(before.metas);
@@ -85,6 +85,21 @@ describe('tsmail.index (cache of a folder across restarts)', () => {
       return `${st.ino}:${st.mtimeNs}`;
     }))).join('/');
     expect((await header())[4]).toBe(sig);
+  });
+
+  it('ignores an index of the older format (version 1) and rebuilds it in the current one', async () => {
+    const before = await firstRun();
+    const file = path.join(root, 'tsmail.index');
+    const v2 = await readFile(file, 'utf8');
+    // Version 1 had a separate base column and no cache fields; its UIDs here are deliberately wrong.
+    const v1 = ['tsmail-index 1\t1\t4\t5\tsig\tsig', ...before.metas.map((m) => `${m.uid + 10}\tbase${m.uid}\tcur\tbase${m.uid}:2,\t1\t1\t0\t1`)].join('\n') + '\n';
+    await writeFile(file, v1);
+    const store = fresh();
+    const inbox = await (await store.openMailbox(root)).open('INBOX');
+    expect(inbox.messages().map((m) => [m.uid, m.flags])).toEqual(before.metas.map((m) => [m.uid, m.flags]));
+    await inbox.close();
+    await store.flush();
+    expect((await readFile(file, 'utf8')).split('\t')[0]).toBe(v2.split('\t')[0]);
   });
 
   it('rebuilds from the Maildir when the index is damaged', async () => {

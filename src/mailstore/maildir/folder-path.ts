@@ -88,6 +88,15 @@ export function validateMailboxName(name: string): void {
   if (1 + stored.length > MAX_DIR_ENTRY_BYTES) invalid(`Mailbox name too long (its directory name would exceed ${MAX_DIR_ENTRY_BYTES} bytes)`, name);
 }
 
+/**
+ * A name for a new folder (CREATE, RENAME target): validateMailboxName plus what only new names
+ * may not have — the LIST wildcards `%` and `*` (Dovecot mailbox_verify_create_name).
+ */
+export function validateNewMailboxName(name: string): void {
+  validateMailboxName(name);
+  if (name.includes('%') || name.includes('*')) invalid("Character not allowed in mailbox name: '*' or '%'", name);
+}
+
 /** The directory entry under the Maildir root for a validated, normalized non-INBOX name. */
 function dirEntryFor(norm: string): string {
   return `.${encodeMutf7(norm)}`;

@@ -4,7 +4,8 @@ import { NotFound, TempFailure } from '../../core/errors.js';
 import type { Folder, FolderChanges, FolderStatus, FlagMode, MessageMeta } from '../types.js';
 import { formatFlags, parseFlags, withInfo } from './filename.js';
 import { keywordLetters, lettersToImapFlags, splitImapFlags } from './flag-codec.js';
-import type { FolderEntry, FolderState } from './folder-state.js';
+import type { FolderState, MessageFile } from './folder-state.js';
+import { BIT_DELETED } from './message-table.js';
 import { addKeywords } from './keywords-update.js';
 import { openCrlf } from './crlf-reader.js';
 import { fsyncDir } from '../../core/atomic-file.js';
@@ -13,7 +14,8 @@ import { normalizeMailboxName } from './folder-path.js';
 
 /** What a session needs from its user's mailbox to copy and move between folders. */
 export interface FolderHost {
-  stateFor(name: string): Promise<FolderState>;
+  /** Runs `fn` with the state of folder `name` held (and released afterwards). */
+  withState<T>(name: string, fn: (state: FolderState) => Promise<T>): Promise<T>;
   uniqueName(): string;
   readonly quotaTracker: MaildirQuota;
 }
@@ -21,66 +23,85 @@ export interface FolderHost {
 /**
  * One session's view of a folder (SELECT … CLOSE). The view changes only in sync(), so message
  * sequence numbers stay stable between the points where the protocol may report changes.
+ *
+ * The view is the UIDs in sequence order (one Uint32Array) and the folder's mod-sequence when it
+ * was taken: a message in both the old and the new view whose modseq is above that has changed
+ * flags since. Everything else (flags, sizes, dates) is read from the shared FolderState.
  */
 export class MaildirFolder implements Folder {
-  private view: MessageMeta[] = [];
+  private view = new Uint32Array(0);
+  private viewModseq = 0n;
+  private viewVersion = -1;
   private readonly recent = new Set<number>();
   private readonly unsubscribe: () => void;
   private readonly changeListeners = new Set<() => void>();
+  private closed = false;
 
-  constructor(readonly name: string, private readonly state: FolderState, private readonly host: FolderHost) {
+  constructor(readonly name: string, private readonly state: FolderState, private readonly host: FolderHost, private readonly onClose: () => void = () => {}) {
     this.unsubscribe = state.onChange(() => {
       for (const l of this.changeListeners) l();
     });
   }
 
-  static async open(name: string, state: FolderState, host: FolderHost): Promise<MaildirFolder> {
-    const f = new MaildirFolder(name, state, host);
-    await f.sync();
+  /** Opens a view on `state`; `onClose` runs once when the view is closed (or failed to open). */
+  static async open(name: string, state: FolderState, host: FolderHost, onClose?: () => void): Promise<MaildirFolder> {
+    const f = new MaildirFolder(name, state, host, onClose);
+    try {
+      await f.sync();
+    } catch (err) {
+      await f.close();
+      throw err;
+    }
     return f;
   }
 
   status(): FolderStatus {
-    let unseen = 0;
-    let size = 0;
-    for (const e of this.state.messages) {
-      if (!e.flags.includes('S')) unseen++;
-      size += e.vsize;
-    }
-    return {
-      messages: this.state.messages.length, recent: this.recent.size, unseen,
-      uidNext: this.state.uidNext, uidValidity: this.state.uidValidity, highestModseq: this.state.highestModseq, size,
-    };
+    return this.state.status(this.recent.size);
   }
 
+  /** @deprecated an object per message; kept for old callers (protocols use count/uidAt/meta). */
   messages(): readonly MessageMeta[] {
-    return this.view;
+    const out: MessageMeta[] = [];
+    for (const uid of this.view) {
+      const m = this.state.meta(uid);
+      if (m) out.push(m);
+    }
+    return out;
   }
 
   async sync(): Promise<FolderChanges> {
     await this.state.sync();
     for (const uid of this.state.claimRecent()) this.recent.add(uid);
-    if (this.view.length === 0) {
-      // First look (SELECT): everything is new to this session; no diff to compute.
-      this.view = this.state.messages.map((e) => this.metaOf(e));
-      return { added: this.view.map((m) => m.uid), flagged: [], expunged: [] };
-    }
-    const before = new Map(this.view.map((m) => [m.uid, m]));
-    const next = this.state.messages.map((e) => this.metaOf(e));
+    const t = this.state.table;
     const changes: FolderChanges = { added: [], flagged: [], expunged: [] };
-    const now = new Set<number>();
-    for (const m of next) {
-      now.add(m.uid);
-      const old = before.get(m.uid);
-      if (!old) changes.added.push(m.uid);
-      else if (old.modseq !== m.modseq) changes.flagged.push(m);
-    }
-    for (const uid of before.keys()) if (!now.has(uid)) {
-      changes.expunged.push(uid);
-      this.recent.delete(uid);
+    if (this.state.version === this.viewVersion) return changes;
+    const old = this.view;
+    const next = t.uids.slice(0, t.length);
+    if (this.viewVersion < 0) {
+      // First look (SELECT): everything is new to this session; no diff to compute.
+      changes.added = Array.from(next);
+    } else {
+      // Both in UID order: one merge finds what came, what went and what changed flags.
+      let a = 0;
+      for (let b = 0; b < next.length; b++) {
+        const uid = next[b]!;
+        while (a < old.length && old[a]! < uid) this.expunged(old[a++]!, changes);
+        if (a < old.length && old[a] === uid) {
+          a++;
+          if (t.modseqs[b]! > this.viewModseq) changes.flagged.push(this.state.meta(uid)!);
+        } else changes.added.push(uid);
+      }
+      while (a < old.length) this.expunged(old[a++]!, changes);
     }
     this.view = next;
+    this.viewModseq = this.state.highestModseq;
+    this.viewVersion = this.state.version;
     return changes;
+  }
+
+  private expunged(uid: number, changes: FolderChanges): void {
+    changes.expunged.push(uid);
+    this.recent.delete(uid);
   }
 
   isRecent(uid: number): boolean {
@@ -92,15 +113,16 @@ export class MaildirFolder implements Folder {
   }
 
   uidAt(seq: number): number {
-    return this.view[seq - 1]?.uid ?? 0;
+    return this.view[seq - 1] ?? 0;
   }
 
   seqOf(uid: number): number {
+    const v = this.view;
     let lo = 0;
-    let hi = this.view.length - 1;
+    let hi = v.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = this.view[mid]!.uid;
+      const mid = (lo + hi) >>> 1;
+      const u = v[mid]!;
       if (u === uid) return mid + 1;
       if (u < uid) lo = mid + 1;
       else hi = mid - 1;
@@ -109,8 +131,7 @@ export class MaildirFolder implements Folder {
   }
 
   meta(uid: number): MessageMeta | undefined {
-    const e = this.state.entry(uid);
-    return e ? this.state.meta(e) : undefined;
+    return this.state.meta(uid);
   }
 
   cacheGet(uid: number, key: string): string | undefined {
@@ -122,9 +143,9 @@ export class MaildirFolder implements Folder {
   }
 
   async read(uid: number, range?: { start: number; end?: number }): Promise<import('node:stream').Readable> {
-    const e = this.state.entry(uid);
-    if (!e) throw new NotFound(`no message with UID ${uid}`);
-    return openCrlf(this.state.path(e), range);
+    const f = this.state.file(uid);
+    if (!f) throw new NotFound(`no message with UID ${uid}`);
+    return openCrlf(f.path, range);
   }
 
   async setFlags(uids: readonly number[], mode: FlagMode, flags: readonly string[], unchangedSince?: bigint): Promise<{ changed: MessageMeta[]; failed: number[] }> {
@@ -137,10 +158,11 @@ export class MaildirFolder implements Folder {
       }
       const changed: MessageMeta[] = [];
       const failed: number[] = [];
+      const t = this.state.table;
       for (const uid of uids) {
-        const e = this.state.entry(uid);
-        if (!e) continue;
-        if (unchangedSince !== undefined && e.modseq > unchangedSince) {
+        const i = t.indexOf(uid);
+        if (i < 0) continue;
+        if (unchangedSince !== undefined && t.modseqs[i]! > unchangedSince) {
           failed.push(uid);
           continue;
         }
@@ -157,7 +179,10 @@ export class MaildirFolder implements Folder {
           for (const l of letters) mode === 'remove' ? kw.delete(l) : kw.add(l);
           return formatFlags(system, [...kw].join('')) + cur.unknown;
         };
-        if (await this.state.renameFlags(e, apply)) changed.push(this.metaOf(e));
+        if (await this.state.renameFlags(uid, apply)) {
+          const m = this.state.meta(uid);
+          if (m) changed.push(m);
+        }
       }
       if (changed.length) this.state.emit({ added: [], flagged: changed.map((m) => m.uid), expunged: [] });
       return { changed, failed };
@@ -165,28 +190,31 @@ export class MaildirFolder implements Folder {
   }
 
   async copyTo(uids: readonly number[], target: string): Promise<{ uidValidity: number; map: Map<number, number> }> {
-    const dest = await this.host.stateFor(target);
-    const sources = uids.map((u) => this.state.entry(u)).filter((e): e is FolderEntry => e !== undefined);
-    const bytes = sources.reduce((n, e) => n + e.size, 0);
+    return this.host.withState(target, (dest) => this.copyInto(uids, target, dest));
+  }
+
+  private async copyInto(uids: readonly number[], target: string, dest: FolderState): Promise<{ uidValidity: number; map: Map<number, number> }> {
+    const sources = uids.map((u) => this.state.file(u)).filter((f): f is MessageFile => f !== undefined);
+    const bytes = sources.reduce((n, f) => n + f.size, 0);
     await this.host.quotaTracker.check(bytes, sources.length, normalizeMailboxName(target), false);
     const saved: { file: string; mtimeMs: number; src: number; size: number }[] = [];
     // Keyword letters are per folder: translate by name into the target's dovecot-keywords.
     const names = new Set<string>();
-    for (const e of sources) for (const f of lettersToImapFlags(e.flags, this.state.keywords)) if (!f.startsWith('\\')) names.add(f);
+    for (const f of sources) for (const n of lettersToImapFlags(f.flags, this.state.keywords)) if (!n.startsWith('\\')) names.add(n);
     let table = dest.keywords;
     if (keywordLetters([...names], table).missing.length) {
       dest.setKeywords(await addKeywords(dest.dir, [...names]));
       table = dest.keywords;
     }
-    for (const e of sources) {
-      const flags = splitImapFlags(lettersToImapFlags(e.flags, this.state.keywords));
-      if (parseFlags(e.flags).system.has('P')) flags.system.add('P');
+    for (const src of sources) {
+      const flags = splitImapFlags(lettersToImapFlags(src.flags, this.state.keywords));
+      if (parseFlags(src.flags).system.has('P')) flags.system.add('P');
       const info = formatFlags(flags.system, keywordLetters(flags.keywords, table).letters);
       // The source file is complete and immutable: a hard link straight into the target's cur/
       // is atomic, so no tmp/ step is needed (Dovecot's maildir_copy_hardlink does the same).
-      const file = withInfo(`${this.host.uniqueName()},S=${e.size},W=${e.vsize}`, info);
-      if (!(await this.linkInto(e, path.join(dest.dir, 'cur', file), target))) continue; // expunged meanwhile
-      saved.push({ file, mtimeMs: e.mtimeMs, src: e.uid, size: e.size });
+      const file = withInfo(`${this.host.uniqueName()},S=${src.size},W=${src.vsize}`, info);
+      if (!(await this.linkInto(src, path.join(dest.dir, 'cur', file), target))) continue; // expunged meanwhile
+      saved.push({ file, mtimeMs: src.mtimeMs, src: src.uid, size: src.size });
     }
     if (saved.length) await fsyncDir(path.join(dest.dir, 'cur'));
     await this.host.quotaTracker.record(saved.reduce((n, s) => n + s.size, 0), saved.length);
@@ -195,16 +223,19 @@ export class MaildirFolder implements Folder {
     return { uidValidity: dest.uidValidity, map: new Map(saved.map((s, i) => [s.src, newUids[i]!])) };
   }
 
-  /** Links `e`'s file to `dest`; if another process renamed it (flags), finds it again once. */
-  private async linkInto(e: FolderEntry, dest: string, target: string): Promise<boolean> {
+  /** Links the message's file to `dest`; if another process renamed it (flags), finds it again once. */
+  private async linkInto(src: MessageFile, dest: string, target: string): Promise<boolean> {
+    let from = src.path;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await link(this.state.path(e), dest);
+        await link(from, dest);
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot copy into ${target}`, err);
         await this.state.sync();
-        if (this.state.entry(e.uid) !== e) return false;
+        const again = this.state.file(src.uid);
+        if (!again) return false;
+        from = again.path;
       }
     }
     return false;
@@ -218,9 +249,21 @@ export class MaildirFolder implements Folder {
 
   async expunge(uids?: readonly number[]): Promise<number[]> {
     return this.state.exclusive(async () => {
-      const chosen = uids ?? this.state.messages.filter((e) => e.flags.includes('T')).map((e) => e.uid);
-      const bytes = chosen.reduce((n, uid) => n + (this.state.entry(uid)?.size ?? 0), 0);
+      const t = this.state.table;
+      let chosen: readonly number[];
+      if (uids) chosen = uids;
+      else {
+        const deleted: number[] = [];
+        for (let i = 0; i < t.length; i++) if (t.sys[i]! & BIT_DELETED) deleted.push(t.uids[i]!);
+        chosen = deleted;
+      }
+      const sizes = new Map<number, number>();
+      for (const uid of chosen) {
+        const i = t.indexOf(uid);
+        if (i >= 0) sizes.set(uid, t.sizes[i]!);
+      }
       const removed = await this.state.unlinkEntries(chosen);
+      const bytes = removed.reduce((n, uid) => n + (sizes.get(uid) ?? 0), 0);
       if (removed.length) await this.host.quotaTracker.record(-bytes, -removed.length);
       this.state.emit({ added: [], flagged: [], expunged: removed });
       return removed;
@@ -233,11 +276,11 @@ export class MaildirFolder implements Folder {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.unsubscribe();
     this.changeListeners.clear();
-  }
-
-  private metaOf(e: FolderEntry): MessageMeta {
-    return this.state.meta(e);
+    this.view = new Uint32Array(0);
+    this.onClose();
   }
 }

@@ -7,6 +7,10 @@
  * other processes (Dovecot, an MDA, rsync) add, rename or remove show up as new messages, flag
  * changes and expunges. UIDs are only ever assigned under dovecot-uidlist.lock, so tsmail and a
  * Dovecot running beside it never hand out the same UID.
+ *
+ * Per-message state is columnar (message-table.ts, ~120 bytes a message) and MessageMeta objects
+ * are built on demand; derived data (ENVELOPE, BODYSTRUCTURE) lives in tsmail.cache
+ * (derived-cache.ts), the rest is saved in tsmail.index (index-cache.ts) so a restart is cheap.
  */
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,10 +18,11 @@ import { TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { compareMaildirNames, parseMaildirName, withInfo } from './filename.js';
 import { emptyKeywordTable, parseKeywords, type KeywordTable } from './keywords-file.js';
-import type { MessageMeta } from '../types.js';
-import { lettersToImapFlags } from './flag-codec.js';
+import type { FolderStatus, MessageMeta } from '../types.js';
+import { DerivedCache, type CacheMark, type ReadWindow } from './derived-cache.js';
 import { FolderWatch } from './folder-watch.js';
-import { modseqFloor, readIndex, writeIndex } from './index-cache.js';
+import { modseqFloor, readIndex, snapshotOf, writeIndex } from './index-cache.js';
+import { BIT_SEEN, MessageTable, type MessageRecord } from './message-table.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { cleanTmp, scanFolder, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
@@ -25,21 +30,6 @@ import { UIDLIST_FILE, withUidlistLock } from './uidlist-lock.js';
 import { fileSignature, readUidlist } from './uidlist-io.js';
 
 export const KEYWORDS_FILE = 'dovecot-keywords';
-
-export interface FolderEntry {
-  uid: number;
-  base: string;
-  sub: 'new' | 'cur';
-  file: string;
-  /** Flag characters as in the file name (system letters and keyword letters). */
-  flags: string;
-  size: number;
-  vsize: number;
-  mtimeMs: number;
-  modseq: bigint;
-  /** The protocol view of this entry, kept while modseq and the keyword table are unchanged. */
-  meta?: { value: MessageMeta; modseq: bigint; keywords: number };
-}
 
 export interface StateChange {
   added: number[];
@@ -58,6 +48,18 @@ export interface FolderStateDeps {
   now?: () => number;
   /** The watcher of one folder; default: inotify plus a periodic rescan (FolderWatch). */
   watch?: (dir: string, onChange: () => void) => ChangeWatcher;
+  /** tsmail.cache's read-ahead buffer, shared by the store's folders (default: one of its own). */
+  readWindow?: ReadWindow;
+}
+
+/** What copy and expunge need of one message, taken at one moment. */
+export interface MessageFile {
+  uid: number;
+  path: string;
+  flags: string;
+  size: number;
+  vsize: number;
+  mtimeMs: number;
 }
 
 /** Dovecot rewrites dovecot-uidlist without stale records once fewer than 75% still exist. */
@@ -65,9 +67,8 @@ const COMPRESS_RATIO = 0.75;
 const STAT_BATCH = 64;
 
 export class FolderState {
-  private entries: FolderEntry[] = [];
-  private readonly byBase = new Map<string, FolderEntry>();
-  private readonly byUid = new Map<number, FolderEntry>();
+  /** Every message, in UID order, as columns (message-table.ts). */
+  readonly table = new MessageTable();
   /** Bases this process saw expunged: if one reappears it gets a new UID (RFC 9051 2.3.1.1). */
   private readonly gone = new Set<string>();
   /** UIDs moved out of new/ that no session has claimed as \Recent yet. */
@@ -82,56 +83,61 @@ export class FolderState {
   private loaded = false;
   private watch: ChangeWatcher | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
+  private indexWrite: Promise<void> = Promise.resolve();
+  private derived: DerivedCache | undefined;
+  private cacheMark: CacheMark | undefined;
   uidValidity = 0;
   uidNext = 1;
   highestModseq = 1n;
   keywords: KeywordTable = emptyKeywordTable();
-  /** Bumped whenever `keywords` is replaced, so cached flag lists are rebuilt. */
-  keywordsVersion = 0;
+  /** Bumped on every change to the messages (added, removed, flags), so views can skip a diff. */
+  version = 0;
 
   constructor(readonly dir: string, private readonly deps: FolderStateDeps) {}
 
-  get messages(): readonly FolderEntry[] {
-    return this.entries;
+  get count(): number {
+    return this.table.length;
   }
 
   setKeywords(table: KeywordTable): void {
     this.keywords = table;
-    this.keywordsVersion++;
+    this.version++;
   }
 
-  /** The message as protocols see it; cached per entry since a big folder is listed often. */
-  meta(e: FolderEntry): MessageMeta {
-    const c = e.meta;
-    if (c && c.modseq === e.modseq && c.keywords === this.keywordsVersion) return c.value;
-    const value: MessageMeta = { uid: e.uid, flags: lettersToImapFlags(e.flags, this.keywords), internalDate: new Date(e.mtimeMs), size: e.vsize, modseq: e.modseq };
-    e.meta = { value, modseq: e.modseq, keywords: this.keywordsVersion };
-    return value;
+  /** The message as protocols see it, built on demand (nothing per message is kept). */
+  meta(uid: number): MessageMeta | undefined {
+    const t = this.table;
+    const i = t.indexOf(uid);
+    if (i < 0) return undefined;
+    return { uid, flags: t.imapFlags(i, this.keywords), internalDate: new Date(t.mtimes[i]!), size: t.vsizes[i]!, modseq: t.modseqs[i]! };
+  }
+
+  /** Where message `uid` is now and what copy/expunge need of it; undefined once it is gone. */
+  file(uid: number): MessageFile | undefined {
+    const t = this.table;
+    const i = t.indexOf(uid);
+    if (i < 0) return undefined;
+    return { uid, path: path.join(this.dir, t.sub(i), t.file(i)), flags: t.flags(i), size: t.sizes[i]!, vsize: t.vsizes[i]!, mtimeMs: t.mtimes[i]! };
   }
 
   /**
-   * Derived per-message data (IMAP ENVELOPE/BODYSTRUCTURE); in memory for now, dropped with the
-   * entry. TODO(issue 11): persist with the index.
+   * Derived per-message data (IMAP ENVELOPE/BODYSTRUCTURE), in tsmail.cache (derived-cache.ts):
+   * shared by every session, kept across restarts, only offsets in memory.
    */
-  private readonly derived = new Map<number, Map<string, string>>();
-
   cacheGet(uid: number, key: string): string | undefined {
-    return this.derived.get(uid)?.get(key);
+    return this.cache()?.get(uid, key);
   }
 
   cacheSet(uid: number, key: string, value: string): void {
-    if (!this.byUid.has(uid)) return;
-    let m = this.derived.get(uid);
-    if (!m) this.derived.set(uid, (m = new Map()));
-    m.set(key, value);
+    // No index write for this: a restart finds records past the index's mark by reading on
+    // from there (derived-cache.ts), and releasing the folder writes the index anyway.
+    this.cache()?.set(uid, key, value);
   }
 
-  entry(uid: number): FolderEntry | undefined {
-    return this.byUid.get(uid);
-  }
-
-  path(e: FolderEntry): string {
-    return path.join(this.dir, e.sub, e.file);
+  private cache(): DerivedCache | undefined {
+    if (!this.loaded) return undefined;
+    this.derived ??= new DerivedCache(this.dir, this.table, () => this.uidValidity, this.cacheMark, this.deps.readWindow);
+    return this.derived;
   }
 
   /**
@@ -151,6 +157,28 @@ export class FolderState {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) this.watch?.stop();
     };
+  }
+
+  /** Whether a watcher is running (someone listens): for tests and metrics. */
+  get watching(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /** Folder status; `recent` is the caller's (\Recent is per session). */
+  status(recent: number): FolderStatus {
+    const t = this.table;
+    let unseen = 0;
+    let size = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (!(t.sys[i]! & BIT_SEEN)) unseen++;
+      size += t.vsizes[i]!;
+    }
+    return { messages: t.length, recent, unseen, uidNext: this.uidNext, uidValidity: this.uidValidity, highestModseq: this.highestModseq, size };
+  }
+
+  /** Messages that are \Recent and not yet given to any session (STATUS RECENT, which takes none). */
+  get unclaimedRecentCount(): number {
+    return this.unclaimedRecent.size;
   }
 
   /** Takes the \Recent messages nobody has seen yet (the first session to look gets them). */
@@ -177,24 +205,29 @@ export class FolderState {
    * is re-read and `change` applied to the flags found then, so neither change is lost.
    * Returns false when nothing changed or the message is gone.
    */
-  async renameFlags(e: FolderEntry, change: (current: string) => string): Promise<boolean> {
+  async renameFlags(uid: number, change: (current: string) => string): Promise<boolean> {
+    const t = this.table;
     // Dovecot retries such a lost race up to 10 times too (maildir_file_do).
     for (let attempt = 0; attempt < 10; attempt++) {
-      const flags = change(e.flags);
-      if (flags === e.flags && e.sub === 'cur') return false;
-      const file = withInfo(e.base, flags);
+      let i = t.indexOf(uid);
+      if (i < 0) return false;
+      const current = t.flags(i);
+      const flags = change(current);
+      if (flags === current && t.sub(i) === 'cur') return false;
+      const base = t.bases[i]!;
+      const file = withInfo(base, flags);
       try {
-        await rename(this.path(e), path.join(this.dir, 'cur', file));
+        await rename(path.join(this.dir, t.sub(i), t.file(i)), path.join(this.dir, 'cur', file));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot change flags in ${this.dir}`, err);
         await this.syncLocked();
-        if (this.byBase.get(e.base) !== e) return false; // expunged meanwhile
-        continue;
+        continue; // expunged meanwhile: indexOf() says so next round
       }
-      e.sub = 'cur';
-      e.file = file;
-      e.flags = flags;
-      e.modseq = ++this.highestModseq;
+      i = t.indexOf(uid);
+      if (i < 0) return false;
+      t.setFile(i, 'cur', file);
+      t.modseqs[i] = ++this.highestModseq;
+      this.version++;
       this.scheduleIndexWrite();
       return true;
     }
@@ -203,29 +236,27 @@ export class FolderState {
 
   /** Removes messages; returns the UIDs actually removed (others were already gone). */
   async unlinkEntries(uids: readonly number[]): Promise<number[]> {
-    const removed: number[] = [];
+    const removed = new Set<number>();
     for (const uid of uids) {
-      const e = this.byUid.get(uid);
-      if (!e) continue;
+      const f = this.file(uid);
+      if (!f || removed.has(uid)) continue;
       try {
-        await unlink(this.path(e));
+        await unlink(f.path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot expunge from ${this.dir}`, err);
         // already renamed or removed by another process: the next sync sorts it out
-        const again = await scanFolder(this.dir);
-        const f = again.files.get(e.base);
-        if (f) {
-          await unlink(path.join(this.dir, f.sub, f.file)).catch(() => {});
-        }
+        const base = this.table.bases[this.table.indexOf(uid)]!;
+        const again = (await scanFolder(this.dir)).files.get(base);
+        if (again) await unlink(path.join(this.dir, again.sub, again.file)).catch(() => {});
       }
-      this.forget(e);
-      removed.push(uid);
+      removed.add(uid);
     }
-    if (removed.length) {
+    if (removed.size) {
+      this.forget((i) => removed.has(this.table.uids[i]!));
       this.highestModseq++;
       this.scheduleIndexWrite();
     }
-    return removed;
+    return [...removed];
   }
 
   /** Notifies other sessions of changes made through this process. */
@@ -246,9 +277,9 @@ export class FolderState {
       for (const f of files) {
         const n = parseMaildirName(f.file);
         const uid = uidOf.get(n.base)!;
-        if (this.byUid.has(uid)) continue; // a concurrent sync already picked it up
+        if (this.table.indexOf(uid) >= 0) continue; // a concurrent sync already picked it up
         this.insert({
-          uid, base: n.base, sub: 'cur', file: f.file, flags: n.flags, size: n.size ?? 0, vsize: n.vsize ?? n.size ?? 0,
+          uid, base: flat(n.base), sub: 'cur', file: f.file, size: n.size ?? 0, vsize: n.vsize ?? n.size ?? 0,
           mtimeMs: f.mtimeMs, modseq: ++this.highestModseq,
         });
       }
@@ -278,25 +309,34 @@ export class FolderState {
     }
 
     const scan = await scanFolder(this.dir);
-    for (const e of [...this.entries]) {
-      const f = scan.files.get(e.base);
+    const t = this.table;
+    const known = new Set<string>();
+    const bump = (i: number): void => {
+      t.modseqs[i] = ++this.highestModseq;
+      change.flagged.push(t.uids[i]!);
+    };
+    for (let i = 0; i < t.length; i++) {
+      const f = scan.files.get(t.bases[i]!);
       if (!f) {
-        this.forget(e);
-        change.expunged.push(e.uid);
-      } else if (f.file !== e.file || f.sub !== e.sub) {
-        const flagsChanged = f.flags !== e.flags;
-        e.sub = f.sub;
-        e.file = f.file;
-        e.flags = f.flags;
-        if (flagsChanged) {
-          e.modseq = ++this.highestModseq;
-          change.flagged.push(e.uid);
-        }
+        change.expunged.push(t.uids[i]!);
+        continue;
+      }
+      known.add(t.bases[i]!);
+      if (f.file !== t.file(i) || f.sub !== t.sub(i)) {
+        const before = t.flags(i);
+        t.setFile(i, f.sub, f.file);
+        if (before !== f.flags) bump(i);
       }
     }
-    if (change.expunged.length) this.highestModseq++;
+    if (change.expunged.length) {
+      const gone = new Set(change.expunged);
+      this.forget((i) => gone.has(t.uids[i]!));
+      this.highestModseq++;
+    }
+    if (change.flagged.length) this.version++;
 
-    const unknown = [...scan.files.keys()].filter((b) => !this.byBase.has(b));
+    const unknown: string[] = [];
+    for (const b of scan.files.keys()) if (!known.has(b)) unknown.push(b);
     if (unknown.length || !this.loaded) {
       const uidOf = await this.assignUids(unknown, false);
       const fresh = await this.describe(unknown.map((b) => [b, scan.files.get(b)!, uidOf.get(b)!] as const));
@@ -304,7 +344,8 @@ export class FolderState {
         this.insert(e);
         change.added.push(e.uid);
       }
-      await this.moveNewToCur(fresh);
+      await this.moveNewToCur(fresh.filter((e) => e.sub === 'new').map((e) => e.uid));
+      if (!this.loaded) t.shrink();
     } else if (uidlistSig !== this.uidlistSig) {
       // Only the uidlist changed (e.g. another process appended): refresh header values.
       const list = await readUidlist(this.dir, this.deps.log);
@@ -327,15 +368,16 @@ export class FolderState {
    * otherwise its entries spare the stat() of every file that is still there.
    */
   private async loadIndex(sig: string, uidlistSig: string): Promise<boolean> {
-    const snap = await readIndex(this.dir);
+    const snap = await readIndex(this.dir, this.table);
     if (!snap) {
       this.highestModseq = modseqFloor(this.deps.now?.() ?? Date.now());
       return false;
     }
     this.uidValidity = snap.uidValidity;
-    this.uidNext = snap.uidNext;
+    this.uidNext = Math.max(snap.uidNext, this.table.length ? this.table.uids[this.table.length - 1]! + 1 : 1);
     this.highestModseq = snap.highestModseq;
-    for (const e of snap.entries) this.insert(e);
+    this.cacheMark = snap.cache;
+    this.version++;
     if (snap.dirSignature !== sig || snap.uidlistSignature !== uidlistSig) return false;
     this.signature = sig;
     this.uidlistSig = uidlistSig;
@@ -357,14 +399,39 @@ export class FolderState {
    * Writes tsmail.index now (also what a clean shutdown calls). Takes a snapshot and writes it
    * outside the folder's queue, so sessions are not held up by a big folder's index.
    */
-  async writeIndexNow(): Promise<void> {
+  writeIndexNow(): Promise<void> {
+    // One write at a time, each snapshot taken when its turn comes: an older snapshot finishing
+    // last would put older mod-sequences on disk.
+    const run = this.indexWrite.then(() => this.writeIndexOnce());
+    this.indexWrite = run.catch(() => {});
+    return run;
+  }
+
+  private async writeIndexOnce(): Promise<void> {
     if (!this.loaded) return;
+    if (this.derived?.needsCompaction()) this.derived.compact();
+    // The cache's records must be on disk before an index that points at them.
+    const cache = this.derived ? this.derived.flush() : this.cacheMark;
     // The signatures of the last full listing, not the current ones: entries match those, and
     // anything changed since makes the next cold open list the folder again.
-    await writeIndex(this.dir, {
-      uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.highestModseq,
-      dirSignature: settled(this.signature, this.signatureAt) ? this.signature : 'unsettled', uidlistSignature: this.uidlistSig, entries: this.entries.slice(),
-    });
+    await writeIndex(this.dir, snapshotOf(this.table, {
+      uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.highestModseq, cache,
+      dirSignature: settled(this.signature, this.signatureAt) ? this.signature : 'unsettled', uidlistSignature: this.uidlistSig,
+    }));
+  }
+
+  /**
+   * Nobody has the folder open any more: write what is pending and close tsmail.cache. The object may be used again afterwards (it reopens what it needs).
+   */
+  async release(): Promise<void> {
+    // The watcher stopped with the last listener (onChange); nothing else to stop here.
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
+    await this.exclusive(() => this.writeIndexNow());
+    if (this.derived) {
+      this.cacheMark = this.derived.close();
+      this.derived = undefined;
+    }
   }
 
   /**
@@ -398,10 +465,11 @@ export class FolderState {
       // Records of files that no longer exist are dropped only after a listing made under the
       // lock: a file another process just saved (and will register next) must keep its record.
       let kept = records;
-      const known = new Set([...this.byBase.keys(), ...bases]);
+      const known = new Set([...this.table.bases.slice(0, this.table.length), ...bases]);
       if (records.filter((r) => known.has(r.base)).length < records.length * COMPRESS_RATIO) {
         const onDisk = (await scanFolder(this.dir)).files;
-        const live = records.filter((r) => onDisk.has(r.base) || bases.includes(r.base));
+        const saving = new Set(bases);
+        const live = records.filter((r) => onDisk.has(r.base) || saving.has(r.base));
         if (live.length < records.length * COMPRESS_RATIO) kept = live;
       }
       const compact = kept !== records;
@@ -422,7 +490,9 @@ export class FolderState {
     if (this.uidValidity !== 0 && list.uidValidity !== this.uidValidity) {
       // A new UIDVALIDITY (uidlist deleted/recreated): every UID we knew is void.
       this.deps.log.warn({ dir: this.dir, old: this.uidValidity, new: list.uidValidity }, 'UIDVALIDITY changed');
-      for (const e of [...this.entries]) this.forget(e);
+      this.forget(() => true);
+      this.uidValidity = list.uidValidity;
+      this.derived?.reset();
     }
     this.uidValidity = list.uidValidity;
     this.uidNext = Math.max(this.uidNext, effectiveNextUid(list));
@@ -436,8 +506,8 @@ export class FolderState {
   }
 
   /** Sizes and internal dates of newly seen files (from the name where Dovecot put them there). */
-  private async describe(items: readonly (readonly [string, ScannedFile, number])[]): Promise<FolderEntry[]> {
-    const out: FolderEntry[] = [];
+  private async describe(items: readonly (readonly [string, ScannedFile, number])[]): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = [];
     for (let i = 0; i < items.length; i += STAT_BATCH) {
       const batch = await Promise.all(items.slice(i, i + STAT_BATCH).map(async ([base, f, uid]) => {
         const file = path.join(this.dir, f.sub, f.file);
@@ -445,7 +515,7 @@ export class FolderState {
         if (!st) return undefined; // vanished since the scan: the next sync reports nothing for it
         const size = f.size ?? st.size;
         const vsize = f.vsize ?? (await virtualSize(file));
-        return { uid, base, sub: f.sub, file: f.file, flags: f.flags, size, vsize, mtimeMs: st.mtimeMs, modseq: ++this.highestModseq };
+        return { uid, base: flat(base), sub: f.sub, file: f.file, size, vsize, mtimeMs: st.mtimeMs, modseq: ++this.highestModseq };
       }));
       for (const e of batch) if (e) out.push(e);
     }
@@ -453,41 +523,40 @@ export class FolderState {
   }
 
   /** Dovecot moves what a session has seen from new/ to cur/; those messages are \Recent once. */
-  private async moveNewToCur(entries: readonly FolderEntry[]): Promise<void> {
-    for (const e of entries) {
-      if (e.sub !== 'new') continue;
-      const file = withInfo(e.base, e.flags);
+  private async moveNewToCur(uids: readonly number[]): Promise<void> {
+    const t = this.table;
+    for (const uid of uids) {
+      const i = t.indexOf(uid);
+      if (i < 0 || t.sub(i) !== 'new') continue;
+      const file = withInfo(t.bases[i]!, t.flags(i));
       try {
-        await rename(this.path(e), path.join(this.dir, 'cur', file));
-        e.sub = 'cur';
-        e.file = file;
-        this.unclaimedRecent.add(e.uid);
+        await rename(path.join(this.dir, 'new', t.file(i)), path.join(this.dir, 'cur', file));
+        const j = t.indexOf(uid);
+        if (j >= 0) t.setFile(j, 'cur', file);
+        this.unclaimedRecent.add(uid);
       } catch {
         // moved or removed by another process meanwhile: the next sync sees where it went
       }
     }
   }
 
-  private insert(e: FolderEntry): void {
-    this.byBase.set(e.base, e);
-    this.byUid.set(e.uid, e);
-    const last = this.entries[this.entries.length - 1];
-    if (!last || last.uid < e.uid) this.entries.push(e);
-    else {
-      const at = this.entries.findIndex((x) => x.uid > e.uid);
-      this.entries.splice(at, 0, e);
-    }
+  private insert(e: MessageRecord): void {
+    this.table.insert(e);
+    this.version++;
     if (e.uid >= this.uidNext) this.uidNext = e.uid + 1;
   }
 
-  private forget(e: FolderEntry): void {
-    this.byBase.delete(e.base);
-    this.byUid.delete(e.uid);
-    this.derived.delete(e.uid);
-    this.unclaimedRecent.delete(e.uid);
-    this.gone.add(e.base);
-    const at = this.entries.indexOf(e);
-    if (at >= 0) this.entries.splice(at, 1);
+  /** Drops the messages `drop` picks (by index); their bases are remembered as gone. */
+  private forget(drop: (i: number) => boolean): void {
+    const t = this.table;
+    this.table.removeWhere((i) => {
+      if (!drop(i)) return false;
+      this.gone.add(t.bases[i]!);
+      this.unclaimedRecent.delete(t.uids[i]!);
+      if (t.cacheHeads[i]) this.derived?.dropped(t.cacheHeads[i]!);
+      return true;
+    });
+    this.version++;
   }
 }
 
@@ -514,4 +583,12 @@ async function virtualSize(file: string): Promise<number> {
   let lf = 0;
   for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) if (data[i - 1] !== 0x0d) lf++;
   return data.length + lf;
+}
+
+/**
+ * A string of its own: a name cut out of a longer one (a file name, a listing) would otherwise
+ * keep the longer one alive for as long as the folder is open.
+ */
+function flat(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }

@@ -4,9 +4,13 @@
  * across restarts. It is only a cache: the Maildir files stay the truth, and a missing, stale or
  * damaged index is simply rebuilt (Dovecot ignores the file).
  *
- *   tsmail-index 1<TAB><uidvalidity><TAB><uidnext><TAB><highestmodseq><TAB><dir signature><TAB><uidlist signature>
- *   <uid><TAB><base><TAB><new|cur><TAB><file><TAB><size><TAB><vsize><TAB><mtime ms><TAB><modseq>
+ *   tsmail-index 2<TAB><uidvalidity><TAB><uidnext><TAB><highestmodseq><TAB><dir signature><TAB><uidlist signature><TAB><cache ino><TAB><cache end><TAB><cache live bytes>
+ *   <uid><TAB><new|cur><TAB><file><TAB><size><TAB><vsize><TAB><mtime ms><TAB><modseq><TAB><cache head>
  *   ...
+ *
+ * The cache fields say how far tsmail.cache (derived-cache.ts) was written when the index was,
+ * and `cache head` is 1 + the offset of the message's newest record there (0: none). Files of
+ * version 1 (no cache fields, a separate base column) are ignored: the folder is listed again.
  *
  * Written to a temp file and renamed (readers see the old or the new one); not fsynced, since a
  * lost update only costs a rescan — except that mod-sequences must never go backwards, which the
@@ -14,62 +18,119 @@
  */
 import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { FolderEntry } from './folder-state.js';
+import type { CacheMark } from './derived-cache.js';
+import { MessageTable } from './message-table.js';
 
 export const INDEX_FILE = 'tsmail.index';
-const MAGIC = 'tsmail-index 1';
+const MAGIC = 'tsmail-index 2';
 const SLICE = 5000;
 
-export interface IndexSnapshot {
+export interface IndexHeader {
   uidValidity: number;
   uidNext: number;
   highestModseq: bigint;
   /** signatureOf(dir) and the dovecot-uidlist signature when the snapshot was taken. */
   dirSignature: string;
   uidlistSignature: string;
-  entries: FolderEntry[];
+  cache: CacheMark | undefined;
 }
 
-export async function readIndex(dir: string): Promise<IndexSnapshot | undefined> {
-  let text: string;
+/** A copy of the columns to write, taken at one moment (the table goes on changing meanwhile). */
+export interface IndexSnapshot extends IndexHeader {
+  uids: Uint32Array;
+  subs: ('new' | 'cur')[];
+  files: string[];
+  sizes: Float64Array;
+  vsizes: Float64Array;
+  mtimes: Float64Array;
+  modseqs: BigUint64Array;
+  cacheHeads: Float64Array;
+}
+
+export function snapshotOf(table: MessageTable, header: IndexHeader): IndexSnapshot {
+  const n = table.length;
+  const subs: ('new' | 'cur')[] = new Array(n);
+  const files: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    subs[i] = table.sub(i);
+    files[i] = table.file(i);
+  }
+  return {
+    ...header, subs, files, uids: table.uids.slice(0, n), sizes: table.sizes.slice(0, n), vsizes: table.vsizes.slice(0, n),
+    mtimes: table.mtimes.slice(0, n), modseqs: table.modseqs.slice(0, n), cacheHeads: table.cacheHeads.slice(0, n),
+  };
+}
+
+/** Reads the index into `table` (which must be empty); undefined (table left empty) if unusable. */
+export async function readIndex(dir: string, table: MessageTable): Promise<IndexHeader | undefined> {
+  let buf: Buffer;
   try {
-    text = await readFile(path.join(dir, INDEX_FILE), 'utf8');
+    buf = await readFile(path.join(dir, INDEX_FILE));
   } catch {
     return undefined;
   }
-  const lines = text.split('\n');
-  const [magic, validity, next, modseq, dirSig, uidlistSig] = (lines[0] ?? '').split('\t');
-  if (magic !== MAGIC || !validity || !next || !modseq || dirSig === undefined || uidlistSig === undefined) return undefined;
-  const entries: FolderEntry[] = [];
-  let prev = 0;
   try {
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line === '') continue;
-      const f = line.split('\t');
-      if (f.length !== 8) return undefined;
-      const uid = Number(f[0]);
-      if (!(uid > prev) || (f[2] !== 'new' && f[2] !== 'cur')) return undefined;
-      prev = uid;
-      const file = f[3]!;
-      const colon = file.lastIndexOf(':2,');
-      entries.push({
-        uid, base: f[1]!, sub: f[2], file, flags: colon < 0 ? '' : file.slice(colon + 3).split(',')[0]!,
-        size: Number(f[4]), vsize: Number(f[5]), mtimeMs: Number(f[6]), modseq: BigInt(f[7]!),
-      });
-    }
-    return { uidValidity: Number(validity), uidNext: Number(next), highestModseq: BigInt(modseq), dirSignature: dirSig, uidlistSignature: uidlistSig, entries };
+    const header = parse(buf, table);
+    if (!header) table.clear();
+    else table.shrink();
+    return header;
   } catch {
+    table.clear();
     return undefined; // a damaged number (BigInt throws): rebuild
   }
 }
 
+function parse(buf: Buffer, table: MessageTable): IndexHeader | undefined {
+  let nl = buf.indexOf(0x0a);
+  if (nl < 0) return undefined;
+  const [magic, validity, next, modseq, dirSig, uidlistSig, ino, end, live] = buf.toString('utf8', 0, nl).split('\t');
+  if (magic !== MAGIC || !validity || !next || !modseq || dirSig === undefined || uidlistSig === undefined || live === undefined) return undefined;
+  const cache: CacheMark | undefined = Number(ino) > 0 ? { ino: Number(ino), end: Number(end), live: Number(live) } : undefined;
+  let lines = 0;
+  for (let i = buf.indexOf(0x0a, nl + 1); i >= 0; i = buf.indexOf(0x0a, i + 1)) lines++;
+  table.reserve(lines);
+  let prev = 0;
+  const f: number[] = new Array(9);
+  for (let start = nl + 1; start < buf.length; start = nl + 1) {
+    nl = buf.indexOf(0x0a, start);
+    if (nl < 0) nl = buf.length;
+    if (nl === start) continue;
+    // field boundaries: f[k] = start of field k, f[8] = end of line
+    let k = 0;
+    f[k++] = start;
+    for (let j = start; j < nl && k < 9; j++) if (buf[j] === 0x09) f[k++] = j + 1;
+    if (k !== 8) return undefined;
+    f[8] = nl + 1;
+    const field = (n: number) => buf.toString('latin1', f[n]!, f[n + 1]! - 1);
+    const uid = Number(field(0));
+    const sub = field(1);
+    if (!(uid > prev) || !Number.isInteger(uid) || (sub !== 'new' && sub !== 'cur')) return undefined;
+    prev = uid;
+    // Base and file name straight from the buffer: each its own string (a slice of one would
+    // keep the whole name, or the whole file, alive).
+    const colon = buf.indexOf(0x3a, f[2]!);
+    const fileEnd = f[3]! - 1;
+    const file = buf.toString('utf8', f[2]!, fileEnd);
+    const base = colon >= 0 && colon < fileEnd ? buf.toString('utf8', f[2]!, colon) : file;
+    const nums = [field(3), field(4), field(5), field(7)].map(Number);
+    if (nums.some((x) => !Number.isFinite(x) || x < 0)) return undefined;
+    const i = table.insert({ uid, base, sub, file, size: nums[0]!, vsize: nums[1]!, mtimeMs: nums[2]!, modseq: BigInt(field(6)) });
+    table.cacheHeads[i] = nums[3]!;
+  }
+  return { uidValidity: Number(validity), uidNext: Number(next), highestModseq: BigInt(modseq), dirSignature: dirSig, uidlistSignature: uidlistSig, cache };
+}
+
 export async function writeIndex(dir: string, snap: IndexSnapshot): Promise<void> {
-  const head = [MAGIC, snap.uidValidity, snap.uidNext, snap.highestModseq, snap.dirSignature, snap.uidlistSignature].join('\t');
+  const c = snap.cache;
+  const head = [MAGIC, snap.uidValidity, snap.uidNext, snap.highestModseq, snap.dirSignature, snap.uidlistSignature, c?.ino ?? 0, c?.end ?? 0, c?.live ?? 0].join('\t');
   const parts = [head + '\n'];
   // In slices, yielding between them: a 100,000-message folder must not stall other sessions.
-  for (let i = 0; i < snap.entries.length; i += SLICE) {
-    parts.push(snap.entries.slice(i, i + SLICE).map((e) => `${e.uid}\t${e.base}\t${e.sub}\t${e.file}\t${e.size}\t${e.vsize}\t${e.mtimeMs}\t${e.modseq}\n`).join(''));
+  for (let s = 0; s < snap.uids.length; s += SLICE) {
+    let text = '';
+    for (let i = s; i < Math.min(s + SLICE, snap.uids.length); i++) {
+      text += `${snap.uids[i]}\t${snap.subs[i]}\t${snap.files[i]}\t${snap.sizes[i]}\t${snap.vsizes[i]}\t${snap.mtimes[i]}\t${snap.modseqs[i]}\t${snap.cacheHeads[i]}\n`;
+    }
+    parts.push(text);
     await new Promise((r) => setImmediate(r));
   }
   const file = path.join(dir, INDEX_FILE);

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../core/atomic-file.js';
 import type { AppendOptions, AppendResult, Folder, FolderInfo, FolderStatus, Mailbox } from '../types.js';
 import { formatFlags } from './filename.js';
 import { keywordLetters, splitImapFlags } from './flag-codec.js';
-import { dirNameToImapName, imapNameToDir, isInbox, normalizeMailboxName, parentNames, validateMailboxName, INBOX } from './folder-path.js';
+import { dirNameToImapName, imapNameToDir, isInbox, normalizeMailboxName, parentNames, validateMailboxName, validateNewMailboxName, INBOX } from './folder-path.js';
 import { MaildirFolder, type FolderHost } from './folder-session.js';
 import type { FolderState } from './folder-state.js';
 import { addKeywords } from './keywords-update.js';
@@ -27,9 +27,11 @@ export interface SpecialUseFolder {
 
 export interface UserMailboxDeps {
   quota: MaildirQuota;
-  /** The process-wide registry: one FolderState per folder directory. */
+  /** The process-wide registry: one FolderState per folder directory, held until release(). */
   stateFor(dir: string): FolderState;
   release(dir: string): void;
+  /** The folder's directory was removed or renamed: no state kept for it may be reused. */
+  forget(dir: string): void;
   uniqueName(): string;
   specialUse: readonly SpecialUseFolder[];
 }
@@ -37,10 +39,12 @@ export interface UserMailboxDeps {
 /** Where Dovecot moves a folder it is deleting, so a crash never leaves half a folder listed. */
 const TRASHED = '.DOVECOT-TRASHED';
 
+/**
+ * A user's mailbox holds no folder state itself: each open Folder holds its folder's state until
+ * it is closed, and the other operations (APPEND, STATUS, COPY targets) only while they run, so
+ * a folder nobody has open is released (store.ts) however long the user stays logged in.
+ */
 export class MaildirMailbox implements Mailbox, FolderHost {
-  /** States this mailbox holds a reference to, released on close(). */
-  private readonly held = new Map<string, FolderState>();
-
   private constructor(readonly root: string, private readonly deps: UserMailboxDeps) {}
 
   /** Opens (creating on first use) the user's Maildir and its special-use folders. */
@@ -64,14 +68,14 @@ export class MaildirMailbox implements Mailbox, FolderHost {
     return this.deps.quota;
   }
 
-  async stateFor(name: string): Promise<FolderState> {
+  async withState<T>(name: string, fn: (state: FolderState) => Promise<T>): Promise<T> {
     const dir = await this.existingDir(name);
-    let state = this.held.get(dir);
-    if (!state) {
-      state = this.deps.stateFor(dir);
-      this.held.set(dir, state);
+    const state = this.deps.stateFor(dir);
+    try {
+      return await fn(state);
+    } finally {
+      this.deps.release(dir);
     }
-    return state;
   }
 
   async list(): Promise<FolderInfo[]> {
@@ -103,6 +107,7 @@ export class MaildirMailbox implements Mailbox, FolderHost {
 
   async create(name: string): Promise<void> {
     const norm = this.validName(name);
+    validateNewMailboxName(norm);
     if (await this.exists(norm)) throw new InvalidInput(`mailbox already exists: ${norm}`);
     await this.makeFolderDirs(imapNameToDir(this.root, norm), true);
   }
@@ -127,6 +132,7 @@ export class MaildirMailbox implements Mailbox, FolderHost {
   async rename(from: string, to: string): Promise<void> {
     const src = this.validName(from);
     const dst = this.validName(to);
+    validateNewMailboxName(dst);
     if (await this.exists(dst)) throw new InvalidInput(`mailbox already exists: ${dst}`);
     if (isInbox(dst)) throw new InvalidInput('cannot rename onto INBOX');
     if (isInbox(src)) return this.renameInbox(dst);
@@ -139,10 +145,12 @@ export class MaildirMailbox implements Mailbox, FolderHost {
     for (const [a, b] of moves) {
       validateMailboxName(b);
       const aDir = imapNameToDir(this.root, a);
-      await rename(aDir, imapNameToDir(this.root, b)).catch((err) => {
+      const bDir = imapNameToDir(this.root, b);
+      await rename(aDir, bDir).catch((err) => {
         throw new TempFailure(`cannot rename ${a}`, err);
       });
       this.forget(aDir);
+      this.forget(bDir);
     }
     const subs = await this.subscriptions();
     if (subs.some((s) => s === src || s.startsWith(src + '.'))) {
@@ -157,21 +165,24 @@ export class MaildirMailbox implements Mailbox, FolderHost {
 
   async open(name: string): Promise<Folder> {
     const norm = this.validName(name);
-    return MaildirFolder.open(norm, await this.stateFor(norm), this);
+    const dir = await this.existingDir(norm);
+    return MaildirFolder.open(norm, this.deps.stateFor(dir), this, () => this.deps.release(dir));
   }
 
+  /** STATUS looks without selecting: it takes no \Recent away from the session that will (RFC 3501 6.3.10). */
   async status(name: string): Promise<FolderStatus> {
-    const folder = await this.open(name);
-    try {
-      return folder.status();
-    } finally {
-      await folder.close();
-    }
+    return this.withState(this.validName(name), async (state) => {
+      await state.sync();
+      return state.status(state.unclaimedRecentCount);
+    });
   }
 
   async append(name: string, message: Readable | Buffer, opts: AppendOptions = {}): Promise<AppendResult> {
     const folder = this.validName(name);
-    const state = await this.stateFor(folder);
+    return this.withState(folder, (state) => this.appendTo(state, folder, message, opts));
+  }
+
+  private async appendTo(state: FolderState, folder: string, message: Readable | Buffer, opts: AppendOptions): Promise<AppendResult> {
     const flags = splitImapFlags(opts.flags ?? []);
     if (keywordLetters(flags.keywords, state.keywords).missing.length) state.setKeywords(await addKeywords(state.dir, flags.keywords));
     const info = formatFlags(flags.system, keywordLetters(flags.keywords, state.keywords).letters);
@@ -197,19 +208,24 @@ export class MaildirMailbox implements Mailbox, FolderHost {
   }
 
   async close(): Promise<void> {
-    for (const dir of this.held.keys()) this.deps.release(dir);
-    this.held.clear();
+    // Nothing held: every Folder releases its own state when closed.
   }
 
   private forget(dir: string): void {
-    if (this.held.delete(dir)) this.deps.release(dir);
+    this.deps.forget(dir);
   }
 
+  /**
+   * RFC 3501 6.3.5: renaming INBOX moves all its messages into a new folder of that name and
+   * leaves INBOX empty (its children stay where they are). Dovecot refuses it; RFC says do it.
+   */
   private async renameInbox(dst: string): Promise<void> {
     await this.create(dst);
     const inbox = await this.open(INBOX);
     try {
-      await inbox.moveTo(inbox.messages().map((m) => m.uid), dst);
+      const uids: number[] = [];
+      for (let seq = 1; seq <= inbox.count(); seq++) uids.push(inbox.uidAt(seq));
+      await inbox.moveTo(uids, dst);
     } finally {
       await inbox.close();
     }

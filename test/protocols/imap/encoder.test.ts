@@ -1,5 +1,11 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeMutf7 } from '../../../src/core/mutf7.js';
 import { astring, flagList, humanString, imapDate, literal, mailboxName, nstring, quoted, string } from '../../../src/protocols/imap/encoder.js';
+
+import { dovecotImap, dovecotImapMissing } from '../../helpers/dovecot-imap.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const s = (b: Buffer) => b.toString('latin1');
 
@@ -71,5 +77,27 @@ describe('IMAP encoder', () => {
     expect(s(humanString('a\0b'))).toBe('{3}\r\na\x80b');
     expect(s(humanString('caf\xe9'))).toBe('{5}\r\ncaf\xc3\xa9');
     expect(s(humanString('ctl\x01x'))).toBe('"ctl\x01x"');
+  });
+});
+
+describe.skipIf(dovecotImapMissing() !== undefined)('mailbox names as Dovecot writes them in LIST', () => {
+  it('quotes, escapes and uses literals for the same names', async () => {
+    const { dir, cleanup } = await tempDir('tsmail-encoder-list-');
+    const maildir = path.join(dir, 'mail');
+    await chmod(dir, 0o755);
+    const onDisk = ['My Folder', 'Entw&APw-rfe', 'nil', 'a]b', 'quote"d', 'back\\slash', 'paren(x)', 'brace{1}', 'a"b"c"d"e\\f', 'caf&AOk- &- co'];
+    for (const d of ['cur', 'new', 'tmp']) await mkdir(path.join(maildir, d), { recursive: true });
+    for (const name of onDisk) for (const d of ['cur', 'new', 'tmp']) await mkdir(path.join(maildir, `.${name}`, d), { recursive: true });
+    const dovecot = await dovecotImap(maildir);
+    try {
+      const out = (await dovecot.run(['a LIST "" "*"'])).toString('latin1');
+      for (const name of onDisk) {
+        const ours = `* LIST (\\HasNoChildren) "." ${mailboxName(decodeMutf7(name), false).toString('latin1')}\r\n`;
+        expect(out).toContain(ours);
+      }
+    } finally {
+      await dovecot.cleanup();
+      await cleanup();
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { nstring, string } from '../encoder.js';
 import type { Param } from './content-fields.js';
 import { renderEnvelope } from './envelope.js';
-import { parseHeader } from './header.js';
+import { parseHeader, withoutLineBreaks } from './header.js';
 import type { MimePart } from './mime-tree.js';
 
 const NIL = Buffer.from('NIL');
@@ -17,7 +17,7 @@ const EMPTY_PART = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0';
 
 function nolf(v: Buffer | undefined): Buffer {
   if (v === undefined) return NIL;
-  return nstring(v.includes(0x0d) || v.includes(0x0a) ? Buffer.from(v.filter((c) => c !== 0x0d && c !== 0x0a)) : v);
+  return nstring(withoutLineBreaks(v));
 }
 
 function params(list: readonly Param[], defaultCharset: boolean): Buffer {

@@ -141,7 +141,7 @@ function parseType(value: Buffer): ContentFields['type'] {
   const type: number[] = [];
   const subtype: number[] = [];
   // rfc822_parse_content_type: what was read before a failure is kept, parameters are not.
-  let ok = r.skipLwsp() > 0 && r.mimeToken(type) > 0 && r.peek() === 0x2f;
+  let ok = r.skipLwsp() > 0 && r.mimeToken(type) > 0 && type.length > 0 && r.peek() === 0x2f;
   if (ok) {
     r.pos++;
     ok = r.skipLwsp() > 0;

@@ -6,14 +6,10 @@
  */
 import { humanString, nstring } from '../encoder.js';
 import { parseAddresses, type Address } from './address.js';
-import type { HeaderField } from './header.js';
+import { withoutLineBreaks, type HeaderField } from './header.js';
 
 const NIL = Buffer.from('NIL');
 const SP = Buffer.from(' ');
-
-function withoutLineBreaks(v: Buffer): Buffer {
-  return v.includes(0x0d) || v.includes(0x0a) ? Buffer.from(v.filter((c) => c !== 0x0d && c !== 0x0a)) : v;
-}
 
 function addressList(list: Address[] | null): Buffer {
   if (!list) return NIL;

@@ -76,3 +76,22 @@ export function firstField(fields: readonly HeaderField[], name: string): Buffer
   const lower = name.toLowerCase();
   return fields.find((f) => f.name.toLowerCase() === lower)?.value;
 }
+
+/**
+ * A value with its line breaks removed, as Dovecot writes Date, Message-ID, Content-ID and the
+ * like: CRLF and LF go, a lone CR becomes a space.
+ */
+export function withoutLineBreaks(v: Buffer): Buffer {
+  if (!v.includes(0x0d) && !v.includes(0x0a)) return v;
+  const out: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === 0x0a) continue;
+    if (c === 0x0d) {
+      if (v[i + 1] !== 0x0a) out.push(0x20);
+      continue;
+    }
+    out.push(c);
+  }
+  return Buffer.from(out);
+}

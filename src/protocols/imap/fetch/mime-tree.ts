@@ -39,6 +39,8 @@ export interface MimePart {
   bodyLines: number;
   /** The raw header (kept up to a limit). */
   header: Buffer;
+  /** Whether the header ended with an empty line (not at a boundary or the end). */
+  hasEmptyLine: boolean;
   fields: ContentFields;
   kind: PartKind;
   /** Whether the Content-Type says text/* (lines are reported for these). */
@@ -57,6 +59,8 @@ interface Frame {
   /** multipart with an open boundary (`--` + boundary), until its end line. */
   boundary: Buffer | null;
   digest: boolean;
+  /** A part of a multipart (MIME by definition), not a message. */
+  inMultipart: boolean;
   depth: number;
 }
 
@@ -72,8 +76,13 @@ export class MimeTreeBuilder {
   private line: Buffer[] = [];
   private lineLen = 0;
   private lineKept = 0;
+  /** The last two bytes of the current line (the kept prefix may not reach its end). */
+  private lastByte = -1;
+  private beforeLast = -1;
   /** Line break length at the end of the previous line (0 at the start of the message). */
   private prevBreak = 0;
+  /** Whether the previous line was a header field (of a header a boundary may cut short). */
+  private prevHeaderField = false;
   private parts = 1;
 
   constructor() {
@@ -92,6 +101,11 @@ export class MimeTreeBuilder {
     }
   }
 
+  /** Whether the message's own header has been read completely. */
+  get rootHeaderDone(): boolean {
+    return this.frames.length === 0 || this.frames[0]!.part !== this.root || !this.frames[0]!.inHeader;
+  }
+
   end(): MimePart {
     if (this.lineLen > 0) this.finishLine(false);
     this.closeFrames(0, this.pos);
@@ -106,45 +120,51 @@ export class MimeTreeBuilder {
       this.lineKept += keep;
     }
     this.lineLen += piece.length;
+    this.beforeLast = piece.length >= 2 ? piece[piece.length - 2]! : this.lastByte;
+    this.lastByte = piece[piece.length - 1]!;
   }
 
   private finishLine(hasLf: boolean): void {
     const line = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
     const len = this.lineLen;
+    const crlf = this.beforeLast === 0x0d;
     this.line = [];
     this.lineLen = 0;
     this.lineKept = 0;
-    const data = this.handleLine(line, len, hasLf);
+    this.lastByte = -1;
+    this.beforeLast = -1;
+    const kind = this.handleLine(line, len, hasLf);
     this.pos += len;
     if (hasLf) this.lf++;
-    // Only a line break of data can belong to a following boundary line; a boundary line's
-    // own break and the empty line ending a header are taken already.
-    this.prevBreak = hasLf && data ? (len >= 2 && line[line.length - 2] === 0x0d ? CRLF_LEN : 1) : 0;
+    this.prevHeaderField = kind === 'header-field';
+    // The line break before a boundary line belongs to it, even the one of the empty line
+    // ending a header (the header is then that much shorter); a boundary line's own is taken.
+    this.prevBreak = hasLf && kind !== 'boundary' ? (crlf ? CRLF_LEN : 1) : 0;
   }
 
-  /** Returns whether the line was data (body or header field), not a boundary or header end. */
-  private handleLine(line: Buffer, len: number, hasLf: boolean): boolean {
+  private handleLine(line: Buffer, len: number, hasLf: boolean): 'data' | 'header-field' | 'boundary' {
     if (line[0] === 0x2d && line[1] === 0x2d) {
       for (let i = this.frames.length - 1; i >= 0; i--) {
         const b = this.frames[i]!.boundary;
         if (b && line.length >= 2 + b.length && line.subarray(2, 2 + b.length).equals(b)) {
           const isEnd = line[2 + b.length] === 0x2d && line[3 + b.length] === 0x2d;
           this.boundaryLine(i, isEnd, len);
-          return false;
+          return 'boundary';
         }
       }
     }
     const top = this.frames[this.frames.length - 1]!;
-    if (!top.inHeader) return true;
+    if (!top.inHeader) return 'data';
     const blank = hasLf && (len === 1 || (len === 2 && line[0] === 0x0d));
     if (!blank) {
       if (top.headerBytes < MAX_HEADER_BYTES) top.headerChunks.push(line);
       top.headerBytes += len;
-      return true;
+      return 'header-field';
     }
     top.part.headerSize = this.pos + len - top.part.start;
+    top.part.hasEmptyLine = true;
     this.startBody(top, this.pos + len, this.lf + 1);
-    return false;
+    return 'data';
   }
 
   /** Header done (at `bodyStart`): decide what the part holds. */
@@ -154,7 +174,11 @@ export class MimeTreeBuilder {
     const part = frame.part;
     part.header = Buffer.concat(frame.headerChunks);
     frame.headerChunks = [];
-    part.fields = contentFields(parseHeader(part.header));
+    const fields = parseHeader(part.header);
+    // Content-* fields count only in a MIME part: one with MIME-Version or Content-Type, or a
+    // part of a multipart (Dovecot's MESSAGE_PART_FLAG_IS_MIME without MIME_VERSION_STRICT).
+    const mime = frame.inMultipart || fields.some((f) => /^(mime-version|content-type)$/i.test(f.name));
+    part.fields = mime ? contentFields(fields) : {};
     const t = typeOf(part.fields);
     const canNest = frame.depth < MAX_DEPTH && this.parts < MAX_PARTS;
     if (t === undefined) {
@@ -183,7 +207,14 @@ export class MimeTreeBuilder {
     // The line break before the boundary line belongs to it.
     const end = this.pos - this.prevBreak;
     const endLf = this.lf - (this.prevBreak > 0 ? 1 : 0);
-    this.closeFrames(index + 1, end, endLf);
+    const top = this.frames[this.frames.length - 1]!;
+    if (this.prevBreak > 0 && (this.prevHeaderField || top.part.start + top.part.headerSize === this.pos) && this.frames.length - 1 > index) {
+      // The line break was the end of a header (a field, or the empty line before an empty
+      // body): that header loses it, but the parts around it keep it (Dovecot counts it in
+      // their bodies).
+      this.closeFrames(this.frames.length - 1, end, endLf);
+      this.closeFrames(index + 1, this.pos, this.lf);
+    } else this.closeFrames(index + 1, end, endLf);
     if (isEnd) {
       owner.boundary = null;
       return;
@@ -191,7 +222,7 @@ export class MimeTreeBuilder {
     const child = newPart(this.pos + len);
     owner.part.children.push(child);
     this.parts++;
-    this.frames.push(newFrame(child, owner.part.fields.type !== undefined && typeOf(owner.part.fields)!.subtype === 'digest', owner.depth + 1));
+    this.frames.push(newFrame(child, owner.part.fields.type !== undefined && typeOf(owner.part.fields)!.subtype === 'digest', owner.depth + 1, true));
   }
 
   /** Ends frames[from..] at `end` (`endLf` line breaks before it). */
@@ -205,6 +236,7 @@ export class MimeTreeBuilder {
         this.startBody(f, headerEnd, endLf);
         // An encapsulated message startBody opened is closed next round: empty.
       }
+      if (end < part.start + part.headerSize) part.headerSize = Math.max(0, end - part.start);
       const bodyStart = part.start + part.headerSize;
       part.bodySize = Math.max(0, end - bodyStart);
       part.bodyLines = Math.max(0, endLf - f.bodyLf);
@@ -213,34 +245,29 @@ export class MimeTreeBuilder {
 }
 
 function newPart(start: number): MimePart {
-  return { start, headerSize: 0, bodySize: 0, bodyLines: 0, header: Buffer.alloc(0), fields: {}, kind: 'leaf', text: true, children: [] };
+  return { start, headerSize: 0, bodySize: 0, bodyLines: 0, header: Buffer.alloc(0), hasEmptyLine: false, fields: {}, kind: 'leaf', text: true, children: [] };
 }
 
-function newFrame(part: MimePart, digest: boolean, depth: number): Frame {
-  return { part, inHeader: true, headerChunks: [], headerBytes: 0, bodyLf: 0, boundary: null, digest, depth };
+function newFrame(part: MimePart, digest: boolean, depth: number, inMultipart = false): Frame {
+  return { part, inHeader: true, headerChunks: [], headerBytes: 0, bodyLf: 0, boundary: null, digest, inMultipart, depth };
 }
 
 /** Parses a whole message stream. */
-export async function parseMime(source: AsyncIterable<Buffer | string>): Promise<MimePart> {
+export async function parseMime(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
   const b = new MimeTreeBuilder();
   for await (const chunk of source) b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
   return b.end();
 }
 
-/** Part by IMAP part number (RFC 9051 6.4.5): [] is the message; message/rfc822 parts are entered. */
-export function partAt(root: MimePart, numbers: readonly number[]): MimePart | undefined {
-  let part = root;
-  for (const n of numbers) {
-    // A message's (or message/rfc822 part's) numbers address the parts of its body.
-    if (part.kind === 'message') part = part.children[0]!;
-    if (part.kind === 'multipart') {
-      const child = part.children[n - 1];
-      if (!child) return undefined;
-      part = child;
-    } else if (n === 1) {
-      // A non-multipart message has one part, numbered 1: its body.
-      continue;
-    } else return undefined;
+/**
+ * Only the message's own header (ENVELOPE needs no more): stops reading at its end. The
+ * returned part has the header and its size; body fields are not meaningful.
+ */
+export async function parseRootHeader(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<MimePart> {
+  const b = new MimeTreeBuilder();
+  for await (const chunk of source) {
+    b.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    if (b.rootHeaderDone) break; // leaving the loop destroys the stream
   }
-  return part;
+  return b.end();
 }

@@ -1,0 +1,79 @@
+import { SELECTED, type CommandSpec } from '../command.js';
+import { renderFetch } from '../fetch/respond.js';
+import { InvalidMessageSet, namedSeqs } from '../messages.js';
+import { bad, no, ok } from '../replies.js';
+import { withoutRecent } from '../selected.js';
+import type { FetchItem } from '../types.js';
+
+/** Body items that set \Seen (RFC 9051 6.4.5): BODY[...] and BINARY[...] without PEEK, RFC822, RFC822.TEXT. */
+function setsSeen(item: FetchItem): boolean {
+  if (item.kind === 'BODY[]' || item.kind === 'BINARY[]') return !item.section.peek;
+  return item.kind === 'RFC822' || item.kind === 'RFC822.TEXT';
+}
+
+/**
+ * RFC 9051 6.4.5 FETCH / 6.4.9 UID FETCH, with CHANGEDSINCE (RFC 7162 3.1.4). \Seen is set
+ * before rendering so the response shows it (FLAGS added where it changed). Each message's
+ * response is written and the socket's buffer drained before the next (a slow reader never
+ * makes the server hold more than the buffer limit).
+ */
+export const fetch: CommandSpec<'FETCH'> = {
+  names: ['FETCH'],
+  states: SELECTED,
+  reportsChanges: (cmd) => cmd.uid,
+  async run({ session }, cmd) {
+    const s = session.selected!;
+    const f = s.folder;
+    let seqs: number[];
+    try {
+      seqs = namedSeqs(f, cmd.set, cmd.uid);
+    } catch (err) {
+      if (err instanceof InvalidMessageSet) return bad(err.message);
+      throw err;
+    }
+    let items = cmd.items;
+    if (cmd.uid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
+    if (cmd.changedSince !== undefined) {
+      session.condstore = true;
+      const since = cmd.changedSince;
+      seqs = seqs.filter((q) => (f.meta(f.uidAt(q))?.modseq ?? 0n) > since);
+    }
+    const seen = new Set<number>();
+    if (!s.readOnly && items.some(setsSeen)) {
+      const unseen = seqs.map((q) => f.uidAt(q)).filter((u) => !(f.meta(u)?.flags.includes('\\Seen') ?? true));
+      if (unseen.length) {
+        const { changed } = await f.setFlags(unseen, 'add', ['\\Seen']);
+        s.toldFlags(changed);
+        for (const m of changed) seen.add(m.uid);
+      }
+    }
+    const withFlags: FetchItem[] = items.some((i) => i.kind === 'FLAGS') ? items : [...items, { kind: 'FLAGS' }];
+    // RFC 7162 3.1.4.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
+    const opts = { utf8: session.utf8, includeModseq: session.condstore };
+    const view = session.rev2 ? withoutRecent(f) : f;
+    let gone = 0;
+    for (const seq of seqs) {
+      const uid = f.uidAt(seq);
+      let wrote = false;
+      try {
+        for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) {
+          wrote = true;
+          session.out.write(piece);
+        }
+      } catch (err) {
+        // Half a response (a literal announced and not all sent) cannot be taken back.
+        if (wrote) {
+          session.log.warn({ uid, err: (err as Error).message }, 'message vanished while being sent; closing the connection');
+          session.out.abort();
+        }
+        throw err;
+      }
+      if (!wrote) gone++;
+      await session.out.drained();
+      if (session.out.closed) break;
+    }
+    // Removed by another session or process and not yet reported as EXPUNGE (Dovecot's reply).
+    if (gone && !cmd.uid) return no('Some of the requested messages no longer exist.', 'EXPUNGEISSUED');
+    return ok('Fetch completed.');
+  },
+};

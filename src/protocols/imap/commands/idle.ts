@@ -1,0 +1,16 @@
+import { AUTHENTICATED, type CommandSpec } from '../command.js';
+import { idle as runIdle } from '../idle.js';
+import { bad, ok } from '../replies.js';
+
+/** RFC 9051 6.3.13 */
+export const idle: CommandSpec<'IDLE'> = {
+  names: ['IDLE'],
+  states: AUTHENTICATED,
+  async run({ session }) {
+    session.out.write('+ idling\r\n');
+    const line = await runIdle(session);
+    if (line === null) return bad('Connection closed.');
+    if (line.toString('latin1').trim().toUpperCase() !== 'DONE') return bad('Expected DONE.');
+    return ok('Idle completed.');
+  },
+};

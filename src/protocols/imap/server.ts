@@ -1,0 +1,229 @@
+/**
+ * The IMAP service on a socket from the daemon's Listener (accept, limits, implicit TLS are the
+ * listener's): greeting, the read-dispatch loop, STARTTLS, idle timeouts, APPEND's streamed
+ * literal. One command at a time: the next is not read before the previous one's reply is
+ * written and the socket's write buffer is below `maxWriteBuffer` (a client that reads slowly
+ * cannot make the server buffer without bound), so pipelined commands are answered in order.
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../core/logger.js';
+import { readCommand, type ReadLimits } from './command-reader.js';
+import type { CommandContext, ImapServices } from './command.js';
+import { appendMessage } from './commands/append.js';
+import { Dispatcher } from './dispatcher.js';
+import { SocketInput } from './input.js';
+import { parseCommand } from './parser.js';
+import { ImapSession, type Connection, type Output } from './session.js';
+
+export interface ImapServerOptions {
+  services: ImapServices;
+  hostname: string;
+  /** Implicit TLS (993): the socket handed in is already a TLSSocket. */
+  implicitTls: boolean;
+  /** For STARTTLS; absent: not offered. */
+  tlsContext?: () => tls.SecureContext;
+  /** imap.login_without_tls: LOGIN/AUTHENTICATE in clear text (off: LOGINDISABLED, RFC 9051 6.2.3). */
+  plaintextLogin: boolean;
+  /** Inactivity limits (ms): before login (Dovecot: 3 min) and after (RFC 9051 5.4: at least 30 min). */
+  timeouts: { preAuth: number; authenticated: number; handshake: number };
+  limits: ReadLimits & { maxWriteBuffer: number };
+  sessionIds?: () => string;
+  log: Logger;
+}
+
+/** A live connection as shutdown sees it. */
+interface Live {
+  /** Waiting for the client (between commands, or in IDLE): can be ended at once. */
+  waiting: boolean;
+  stopping: boolean;
+  bye(): void;
+}
+
+/** Dovecot's CLIENT_MAX_BAD_COMMANDS: a client sending only garbage is not served forever. */
+const MAX_BAD_COMMANDS = 20;
+
+export class ImapServer {
+  private readonly dispatcher = new Dispatcher();
+  private readonly live = new Set<Live>();
+
+  constructor(private readonly opts: ImapServerOptions) {}
+
+  /**
+   * Shutdown: sessions waiting for their client get `* BYE` and close now (RFC 9051 7.1.5);
+   * sessions in the middle of a command finish it first.
+   */
+  drain(): void {
+    for (const l of this.live) {
+      l.stopping = true;
+      if (l.waiting) l.bye();
+    }
+  }
+
+  /** Serves one accepted connection; `adopt` learns of the TLS socket after STARTTLS. */
+  async handle(socket: net.Socket, adopt: (s: net.Socket) => void = () => {}): Promise<void> {
+    const opts = this.opts;
+    const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
+    let current = socket;
+    let input = new SocketInput(socket);
+    const out: Output = {
+      write: (data) => {
+        if (!current.destroyed && !current.writableEnded) current.write(data);
+      },
+      drained: () => waitDrained(() => current, opts.limits.maxWriteBuffer),
+      get closed() {
+        return current.destroyed;
+      },
+      abort: () => current.destroy(),
+    };
+    const ip = socket.remoteAddress ?? '';
+    const conn: Connection = {
+      ip,
+      canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
+      nextLine: async () => {
+        live.waiting = true;
+        const line = await input.line(opts.limits.maxLine).finally(() => (live.waiting = false));
+        if (line === null) return null;
+        if (!Buffer.isBuffer(line)) return Buffer.from('');
+        // Without its line end: the SASL response or DONE itself.
+        return line.subarray(0, line.length - (line.at(-2) === 0x0d ? 2 : 1));
+      },
+      startTls: async () => {
+        input.discard();
+        const secure = new tls.TLSSocket(current, { isServer: true, secureContext: opts.tlsContext!() });
+        current = secure;
+        adopt(secure);
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), opts.timeouts.handshake);
+          secure.once('secure', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          secure.once('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+        });
+        input = new SocketInput(secure);
+        session.secure = true;
+      },
+    };
+    const session = new ImapSession(out, conn, log, { secure: opts.implicitTls, plaintextLogin: opts.plaintextLogin });
+    const live: Live = {
+      waiting: false,
+      stopping: false,
+      bye: () => {
+        out.write('* BYE Server shutting down.\r\n');
+        current.end();
+        setTimeout(() => current.destroy(), 1000).unref();
+      },
+    };
+    this.live.add(live);
+    current.once('close', () => this.live.delete(live));
+    const services = opts.services;
+    if (services.login.isBanned(ip)) {
+      log.info('refused: banned after failed logins');
+      socket.end('* BYE Too many failed logins, try again later.\r\n');
+      return;
+    }
+    let closing: string | undefined;
+    /** BAD replies in a row. */
+    let bad = 0;
+    session.loginSession = services.login.open(ip, () => {
+      log.info('closed: client banned after failed logins');
+      out.write('* BYE Too many failed logins.\r\n');
+      current.destroy();
+    });
+    const setTimeouts = () => current.setTimeout(session.state === 'not-authenticated' ? opts.timeouts.preAuth : opts.timeouts.authenticated);
+    const onTimeout = () => {
+      out.write('* BYE Disconnected for inactivity.\r\n');
+      current.end();
+      setTimeout(() => current.destroy(), 1000).unref();
+    };
+    socket.on('timeout', onTimeout);
+    setTimeouts();
+    out.write(`* OK [CAPABILITY ${session.capabilities().join(' ')}] ${opts.hostname} tsmail ready.\r\n`);
+    try {
+      while (!current.destroyed && session.state !== 'logout') {
+        await out.drained();
+        if (live.stopping) {
+          live.bye();
+          break;
+        }
+        live.waiting = true;
+        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, session.utf8).finally(() => (live.waiting = false));
+        if (read.kind === 'gone') break;
+        if (read.kind === 'fatal') {
+          out.write(`* BYE ${read.message}\r\n`);
+          break;
+        }
+        if (read.kind === 'bad') {
+          out.write(read.tag ? `${read.tag} BAD ${read.message}\r\n` : `* BAD ${read.message}\r\n`);
+          if (++bad >= MAX_BAD_COMMANDS) {
+            closing = 'Too many invalid IMAP commands.';
+            break;
+          }
+          continue;
+        }
+        const ctx = (tag: string): CommandContext => ({ tag, session, services, log });
+        if (read.kind === 'append' || read.kind === 'append-bad') {
+          const ok = await appendMessage(ctx(read.kind === 'append' ? read.head.tag : read.tag ?? '*'), read, input);
+          if (!ok) break;
+          continue;
+        }
+        const parsed = parseCommand(read.frame, { utf8Accept: session.utf8 });
+        if (!parsed.ok) {
+          out.write(parsed.tag ? `${parsed.tag} BAD ${parsed.message}\r\n` : `* BAD ${parsed.message}\r\n`);
+          if (++bad >= MAX_BAD_COMMANDS) {
+            closing = 'Too many invalid IMAP commands.';
+            break;
+          }
+          continue;
+        }
+        const reply = await this.dispatcher.dispatch(ctx(parsed.tag), parsed.command);
+        if (reply.status !== 'BAD') bad = 0;
+        else if (++bad >= MAX_BAD_COMMANDS) {
+          closing = 'Too many invalid IMAP commands.';
+          break;
+        }
+        if (parsed.command.name === 'STARTTLS' && reply.status === 'OK') {
+          current.off('timeout', onTimeout);
+          await conn.startTls();
+          current.on('timeout', onTimeout);
+        }
+        if (session.closeAfterReply) {
+          closing = session.closeAfterReply;
+          break;
+        }
+        setTimeouts();
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'session ended by error');
+    } finally {
+      this.live.delete(live);
+      session.loginSession?.close();
+      if (closing) out.write(`* BYE ${closing}\r\n`);
+      await session.end();
+      if (!current.destroyed) {
+        current.end();
+        setTimeout(() => current.destroy(), 5000).unref();
+      }
+    }
+  }
+}
+
+/** Resolves once the socket's write buffer is at most `limit` bytes (or the socket is gone). */
+function waitDrained(socket: () => net.Socket, limit: number): Promise<void> {
+  const s = socket();
+  if (s.destroyed || s.writableLength <= limit) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+}
+
