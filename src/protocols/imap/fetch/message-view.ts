@@ -16,6 +16,7 @@ export type CachedItem = 'envelope' | 'body' | 'bodystructure';
 export class MessageView {
   private full?: Promise<MimePart>;
   private header?: Promise<MimePart>;
+  private offsets?: Promise<MimeNode>;
 
   constructor(
     private readonly folder: Folder,
@@ -51,9 +52,12 @@ export class MessageView {
   }
 
   /** Offsets of every part, for BODY[section]. */
-  async nodes(): Promise<MimeNode> {
-    const cached = this.folder.cacheGet(this.uid, 'mimetree');
-    const decoded = cached === undefined ? undefined : decodeTree(cached);
-    return decoded ?? (await this.tree());
+  nodes(): Promise<MimeNode> {
+    this.offsets ??= (async () => {
+      const cached = this.folder.cacheGet(this.uid, 'mimetree');
+      const decoded = cached === undefined ? undefined : decodeTree(cached);
+      return decoded ?? (await this.tree());
+    })();
+    return this.offsets;
   }
 }
