@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
+import { cacheKey } from '../../../src/protocols/imap/fetch/message-view.js';
 import { renderFetch } from '../../../src/protocols/imap/fetch/respond.js';
 import type { FetchItem } from '../../../src/protocols/imap/types.js';
 import { readAll } from '../../helpers/child.js';
@@ -52,11 +53,11 @@ describe('renderFetch', () => {
 
   it('caches ENVELOPE, BODYSTRUCTURE and part offsets in the folder and uses the cache', async () => {
     const first = await render([{ kind: 'ENVELOPE' }, { kind: 'BODYSTRUCTURE' }, { kind: 'BODY[]', section: { part: [1], peek: true } }]);
-    expect(folder.cacheGet(uid, 'envelope')).toBe('(NIL "hi" ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) NIL NIL NIL NIL NIL)');
-    expect(folder.cacheGet(uid, 'bodystructure')).toMatch(/^\(\("text" "plain"/);
-    expect(folder.cacheGet(uid, 'mimetree')).toBeDefined();
+    expect(folder.cacheGet(uid, cacheKey('envelope'))).toBe('(NIL "hi" ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) NIL NIL NIL NIL NIL)');
+    expect(folder.cacheGet(uid, cacheKey('bodystructure'))).toMatch(/^\(\("text" "plain"/);
+    expect(folder.cacheGet(uid, cacheKey('mimetree'))).toBeDefined();
     // Served from the cache: a planted value comes back as it is.
-    folder.cacheSet(uid, 'envelope', '(PLANTED)');
+    folder.cacheSet(uid, cacheKey('envelope'), '(PLANTED)');
     const second = await render([{ kind: 'ENVELOPE' }, { kind: 'BODYSTRUCTURE' }, { kind: 'BODY[]', section: { part: [1], peek: true } }]);
     expect(second).toBe(first.replace(/ENVELOPE \(NIL .*?\) BODYSTRUCTURE/, 'ENVELOPE (PLANTED) BODYSTRUCTURE'));
   });
