@@ -37,6 +37,15 @@ describe('renderFetch', () => {
     expect(out).toMatch(new RegExp(`^\\* 1 FETCH \\(RFC822\\.SIZE ${MSG.length} FLAGS \\(\\\\Answered \\\\Seen (\\\\Recent )?\\$Label\\) UID ${uid} MODSEQ \\(${modseq}\\)\\)\\r\\n$`));
   });
 
+  it('puts an implicit MODSEQ where Dovecot does: after the small items asked, before an implicit FLAGS', async () => {
+    const modseq = folder.meta(uid)!.modseq;
+    const items: FetchItem[] = [{ kind: 'BODY[]', section: { part: [], specifier: 'HEADER.FIELDS', fields: ['x'], peek: true } }, { kind: 'RFC822.SIZE' }, { kind: 'FLAGS' }];
+    const out = (await readAll(renderFetch(folder, 1, uid, items, { utf8: false, includeModseq: true, implicitFlags: true }))).toString('latin1');
+    expect(out).toMatch(new RegExp(`^\\* 1 FETCH \\(RFC822\\.SIZE ${MSG.length} MODSEQ \\(${modseq}\\) FLAGS \\([^)]*\\) BODY\\[HEADER\\.FIELDS \\(X\\)\\] \\{2\\}\r\n\r\n\\)\r\n$`));
+    const plain = (await readAll(renderFetch(folder, 1, uid, [{ kind: 'UID' }, { kind: 'FLAGS' }], { utf8: false, includeModseq: true }))).toString('latin1');
+    expect(plain).toMatch(new RegExp(`^\\* 1 FETCH \\(UID ${uid} FLAGS \\([^)]*\\) MODSEQ \\(${modseq}\\)\\)\r\n$`));
+  });
+
   it('streams sections by byte range and names them as Dovecot does', async () => {
     const out = await render([
       { kind: 'BODY[]', section: { part: [2], peek: true } },

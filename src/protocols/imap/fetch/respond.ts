@@ -17,8 +17,16 @@ import { applyPartial, filterHeader, sectionName, sectionSource, type ByteRange 
 export interface RenderOptions {
   /** UTF8=ACCEPT / IMAP4rev2 UTF-8 (reserved: FETCH output does not change with it today). */
   utf8: boolean;
-  /** CONDSTORE enabled: every response carries MODSEQ (RFC 7162 3.1.4.1). */
+  /**
+   * Add MODSEQ when not asked for: CHANGEDSINCE (RFC 7162 3.1.4.1) and unsolicited flag
+   * updates. Dovecot does not add it to a plain FETCH merely because CONDSTORE is enabled.
+   */
   includeModseq: boolean;
+  /**
+   * The last item is a FLAGS the session added because the fetch set \Seen: Dovecot writes
+   * the implicit MODSEQ before it (`RFC822.SIZE 277 MODSEQ (2) FLAGS (\Seen)`).
+   */
+  implicitFlags?: boolean;
 }
 
 const BUFFERED = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
@@ -38,10 +46,14 @@ function itemKey(item: FetchItem, index: number): string {
   return item.kind === 'BODY[]' || item.kind === 'BINARY[]' || item.kind === 'BINARY.SIZE' ? `#${index}` : item.kind;
 }
 
-function ordered(items: readonly FetchItem[], includeModseq: boolean): FetchItem[] {
+function ordered(items: readonly FetchItem[], opts: RenderOptions): FetchItem[] {
   const seen = new Set<string>();
   const unique: FetchItem[] = [];
-  const all = includeModseq && !items.some((i) => i.kind === 'MODSEQ') ? [...items, { kind: 'MODSEQ' } as FetchItem] : items;
+  let all = items;
+  if (opts.includeModseq && !items.some((i) => i.kind === 'MODSEQ')) {
+    const at = opts.implicitFlags && items[items.length - 1]?.kind === 'FLAGS' ? items.length - 1 : items.length;
+    all = [...items.slice(0, at), { kind: 'MODSEQ' }, ...items.slice(at)];
+  }
   for (const [index, item] of all.entries()) {
     const key = itemKey(item, index);
     if (seen.has(key)) continue;
@@ -140,7 +152,7 @@ export async function* renderFetch(folder: Folder, seq: number, uid: number, ite
   const meta = folder.meta(uid);
   if (!meta) return;
   const view = new MessageView(folder, uid);
-  const list = ordered(items, opts.includeModseq);
+  const list = ordered(items, opts);
   yield Buffer.from(`* ${seq} FETCH (`);
   let first = true;
   for (const item of list) {
