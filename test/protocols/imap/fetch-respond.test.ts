@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotFound } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
@@ -78,6 +80,37 @@ describe('renderFetch', () => {
 
   it('says nothing for a UID that is not in the folder', async () => {
     expect(await readAll(renderFetch(folder, 2, uid + 100, [{ kind: 'UID' }], { utf8: false, includeModseq: false }))).toEqual(Buffer.alloc(0));
+  });
+
+  it('fails before writing anything when the file is gone, and keeps a started literal in step', async () => {
+    const gone: Folder = Object.create(folder) as Folder;
+    gone.read = async () => {
+      throw new NotFound('file vanished');
+    };
+    const chunks: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const c of renderFetch(gone, 1, uid, [{ kind: 'UID' }, { kind: 'BODYSTRUCTURE' }], { utf8: false, includeModseq: false })) chunks.push(c);
+      })(),
+    ).rejects.toBeInstanceOf(NotFound);
+    expect(chunks).toEqual([]);
+    // Mid-literal: the announced length is kept (padding), the response completed, then the error.
+    const broken: Folder = Object.create(folder) as Folder;
+    broken.read = async () =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.from('From: a');
+          throw new Error('disk went away');
+        })(),
+      );
+    const out: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const c of renderFetch(broken, 1, uid, [{ kind: 'BODY[]', section: { part: [], peek: true } }], { utf8: false, includeModseq: false })) out.push(c);
+      })(),
+    ).rejects.toThrow('disk went away');
+    const text = Buffer.concat(out).toString('latin1');
+    expect(text).toBe(`* 1 FETCH (BODY[] {${MSG.length}}\r\nFrom: a${' '.repeat(MSG.length - 7)})\r\n`);
   });
 
   it('serves a large message without reading it whole for a partial fetch', async () => {
