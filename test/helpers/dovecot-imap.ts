@@ -85,7 +85,8 @@ export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}
       const r = spawnSync('chown', ['-R', owner, maildir, root]);
       if (r.status !== 0) throw new Error(`chown failed: ${r.stderr}`);
     }
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', USER: user, HOME: root };
+    // Same time zone as the test process: INTERNALDATE is written in local time.
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', USER: user, HOME: root, ...(process.env.TZ ? { TZ: process.env.TZ } : {}) };
     const cmd = [DOVECOT_IMAP, '-c', conf];
     const argv = asRoot
       ? ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd]

@@ -8,7 +8,7 @@ import { firstDifference, oracleRun, sectionsFor, simple, type OracleRun } from 
 const missing = dovecotImapMissing();
 // FETCH_FUZZ_SEED replays a failure; the default keeps CI deterministic.
 const seed = Number(process.env.FETCH_FUZZ_SEED ?? 20261208);
-const COUNT = Number(process.env.FETCH_FUZZ_COUNT ?? 120);
+const COUNT = Number(process.env.FETCH_FUZZ_COUNT ?? 300);
 
 describe.skipIf(missing !== undefined)(`FETCH against Dovecot on random MIME (seed ${seed})`, () => {
   let run: OracleRun;

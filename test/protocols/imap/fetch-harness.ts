@@ -43,7 +43,7 @@ export function partPaths(root: MimePart): Array<{ path: number[]; message: bool
     const at = findPart(root, prefix)!;
     const inner = prefix.length > 0 && at.kind === 'message' ? at.children[0]! : at;
     const count = inner.kind === 'multipart' ? inner.children.length : 1;
-    for (let n = 1; n <= count; n++) {
+    for (let n = 1; n <= count && out.length < 200; n++) {
       const path = [...prefix, n];
       const part = findPart(root, path);
       if (!part) continue;

@@ -61,12 +61,18 @@ describe('MIME tree', () => {
     expect(root.children[0]!.bodySize).toBe(20 << 20);
   });
 
-  it('stops treating parts as containers past the nesting limit', async () => {
+  it('stops treating parts as containers past the nesting limit (as application/octet-stream)', async () => {
     let msg = '';
     for (let i = 0; i < 150; i++) msg += `Content-Type: message/rfc822\r\n\r\n`;
     let depth = 0;
-    for (let p: MimePart | undefined = await parseMime([Buffer.from(msg)]); p; p = p.children[0]) depth++;
-    expect(depth).toBe(101);
+    let last: MimePart | undefined;
+    for (let p: MimePart | undefined = await parseMime([Buffer.from(msg)]); p; p = p.children[0]) {
+      depth++;
+      last = p;
+    }
+    expect(depth).toBe(100);
+    expect(last!.kind).toBe('leaf');
+    expect(last!.fields.type!.type.toString()).toBe('application');
   });
 
   it('round-trips part offsets through the cache format and rejects junk', async () => {

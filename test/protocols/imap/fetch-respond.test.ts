@@ -1,8 +1,11 @@
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotFound } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
+import { cacheKey } from '../../../src/protocols/imap/fetch/message-view.js';
 import { renderFetch } from '../../../src/protocols/imap/fetch/respond.js';
 import type { FetchItem } from '../../../src/protocols/imap/types.js';
 import { readAll } from '../../helpers/child.js';
@@ -36,6 +39,15 @@ describe('renderFetch', () => {
     expect(out).toMatch(new RegExp(`^\\* 1 FETCH \\(RFC822\\.SIZE ${MSG.length} FLAGS \\(\\\\Answered \\\\Seen (\\\\Recent )?\\$Label\\) UID ${uid} MODSEQ \\(${modseq}\\)\\)\\r\\n$`));
   });
 
+  it('puts an implicit MODSEQ where Dovecot does: after the small items asked, before an implicit FLAGS', async () => {
+    const modseq = folder.meta(uid)!.modseq;
+    const items: FetchItem[] = [{ kind: 'BODY[]', section: { part: [], specifier: 'HEADER.FIELDS', fields: ['x'], peek: true } }, { kind: 'RFC822.SIZE' }, { kind: 'FLAGS' }];
+    const out = (await readAll(renderFetch(folder, 1, uid, items, { utf8: false, includeModseq: true, implicitFlags: true }))).toString('latin1');
+    expect(out).toMatch(new RegExp(`^\\* 1 FETCH \\(RFC822\\.SIZE ${MSG.length} MODSEQ \\(${modseq}\\) FLAGS \\([^)]*\\) BODY\\[HEADER\\.FIELDS \\(X\\)\\] \\{2\\}\r\n\r\n\\)\r\n$`));
+    const plain = (await readAll(renderFetch(folder, 1, uid, [{ kind: 'UID' }, { kind: 'FLAGS' }], { utf8: false, includeModseq: true }))).toString('latin1');
+    expect(plain).toMatch(new RegExp(`^\\* 1 FETCH \\(UID ${uid} FLAGS \\([^)]*\\) MODSEQ \\(${modseq}\\)\\)\r\n$`));
+  });
+
   it('streams sections by byte range and names them as Dovecot does', async () => {
     const out = await render([
       { kind: 'BODY[]', section: { part: [2], peek: true } },
@@ -52,11 +64,11 @@ describe('renderFetch', () => {
 
   it('caches ENVELOPE, BODYSTRUCTURE and part offsets in the folder and uses the cache', async () => {
     const first = await render([{ kind: 'ENVELOPE' }, { kind: 'BODYSTRUCTURE' }, { kind: 'BODY[]', section: { part: [1], peek: true } }]);
-    expect(folder.cacheGet(uid, 'envelope')).toBe('(NIL "hi" ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) NIL NIL NIL NIL NIL)');
-    expect(folder.cacheGet(uid, 'bodystructure')).toMatch(/^\(\("text" "plain"/);
-    expect(folder.cacheGet(uid, 'mimetree')).toBeDefined();
+    expect(folder.cacheGet(uid, cacheKey('envelope'))).toBe('(NIL "hi" ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) ((NIL NIL "a" "example.com")) NIL NIL NIL NIL NIL)');
+    expect(folder.cacheGet(uid, cacheKey('bodystructure'))).toMatch(/^\(\("text" "plain"/);
+    expect(folder.cacheGet(uid, cacheKey('mimetree'))).toBeDefined();
     // Served from the cache: a planted value comes back as it is.
-    folder.cacheSet(uid, 'envelope', '(PLANTED)');
+    folder.cacheSet(uid, cacheKey('envelope'), '(PLANTED)');
     const second = await render([{ kind: 'ENVELOPE' }, { kind: 'BODYSTRUCTURE' }, { kind: 'BODY[]', section: { part: [1], peek: true } }]);
     expect(second).toBe(first.replace(/ENVELOPE \(NIL .*?\) BODYSTRUCTURE/, 'ENVELOPE (PLANTED) BODYSTRUCTURE'));
   });
@@ -68,6 +80,37 @@ describe('renderFetch', () => {
 
   it('says nothing for a UID that is not in the folder', async () => {
     expect(await readAll(renderFetch(folder, 2, uid + 100, [{ kind: 'UID' }], { utf8: false, includeModseq: false }))).toEqual(Buffer.alloc(0));
+  });
+
+  it('fails before writing anything when the file is gone, and keeps a started literal in step', async () => {
+    const gone: Folder = Object.create(folder) as Folder;
+    gone.read = async () => {
+      throw new NotFound('file vanished');
+    };
+    const chunks: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const c of renderFetch(gone, 1, uid, [{ kind: 'UID' }, { kind: 'BODYSTRUCTURE' }], { utf8: false, includeModseq: false })) chunks.push(c);
+      })(),
+    ).rejects.toBeInstanceOf(NotFound);
+    expect(chunks).toEqual([]);
+    // Mid-literal: the announced length is kept (padding), the response completed, then the error.
+    const broken: Folder = Object.create(folder) as Folder;
+    broken.read = async () =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.from('From: a');
+          throw new Error('disk went away');
+        })(),
+      );
+    const out: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const c of renderFetch(broken, 1, uid, [{ kind: 'BODY[]', section: { part: [], peek: true } }], { utf8: false, includeModseq: false })) out.push(c);
+      })(),
+    ).rejects.toThrow('disk went away');
+    const text = Buffer.concat(out).toString('latin1');
+    expect(text).toBe(`* 1 FETCH (BODY[] {${MSG.length}}\r\nFrom: a${' '.repeat(MSG.length - 7)})\r\n`);
   });
 
   it('serves a large message without reading it whole for a partial fetch', async () => {

@@ -2,7 +2,8 @@
  * The Content-* fields of a MIME part as BODYSTRUCTURE reports them (RFC 9051 7.5.2), parsed
  * with Dovecot 2.3's leniency (message-part-data.c, rfc2231-parser.c): the first field of each
  * kind counts, a broken parameter is skipped and parsing goes on, RFC 2231 continuations
- * (`name*0*=`) are joined but not decoded, and a broken Content-Type keeps what could be read.
+ * (`name*0*=`) are joined as they are (not decoded, plain pieces not %-escaped), and a broken
+ * Content-Type keeps what could be read.
  */
 import { firstField, type HeaderField } from './header.js';
 import { Rfc822Reader } from './rfc822-tokens.js';
@@ -56,15 +57,6 @@ interface Rfc2231Piece {
   idx: number;
   extended: boolean;
   value: Buffer;
-}
-
-function escape2231(v: Buffer): Buffer {
-  let out = '';
-  for (const c of v) {
-    const plain = c > 0x20 && c < 0x7f && !'()<>@,;:\\"/[]?=%*\''.includes(String.fromCharCode(c));
-    out += plain ? String.fromCharCode(c) : `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return Buffer.from(out, 'latin1');
 }
 
 /** All parameters after the value, RFC 2231 pieces merged (rfc2231_parse). */
@@ -126,7 +118,8 @@ export function parseParams(r: Rfc822Reader): Param[] {
       if (!sorted[i]!.extended && haveExtended) parts.push(Buffer.from("''"));
       for (let k = i; k < j; k++) {
         const s = sorted[k]!;
-        parts.push(!s.extended && haveExtended ? escape2231(s.value) : s.value);
+        // Dovecot 2.3 joins the pieces as they are (no %-escaping of plain pieces).
+        parts.push(s.value);
       }
       const name = haveExtended ? Buffer.concat([sorted[i]!.keyBytes, Buffer.from('*')]) : sorted[i]!.keyBytes;
       result.push({ name, value: Buffer.concat(parts) });

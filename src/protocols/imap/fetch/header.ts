@@ -8,7 +8,7 @@
 export interface HeaderField {
   /** As written (compare case-insensitively). */
   name: string;
-  /** The full (unfolded-not) value, bytes. */
+  /** The whole value as bytes, folds (CRLF + white space) kept. */
   value: Buffer;
 }
 

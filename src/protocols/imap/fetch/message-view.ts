@@ -13,9 +13,17 @@ import { decodeTree, encodeTree, type MimeNode } from './tree-cache.js';
 
 export type CachedItem = 'envelope' | 'body' | 'bodystructure';
 
+/**
+ * Cache keys carry a version: the cache outlives restarts (tsmail.cache), so a release that
+ * renders differently must not serve what an older one stored.
+ */
+const VERSION = 1;
+export const cacheKey = (item: CachedItem | 'mimetree') => `${item}/${VERSION}`;
+
 export class MessageView {
   private full?: Promise<MimePart>;
   private header?: Promise<MimePart>;
+  private offsets?: Promise<MimeNode>;
 
   constructor(
     private readonly folder: Folder,
@@ -26,7 +34,7 @@ export class MessageView {
   private tree(): Promise<MimePart> {
     this.full ??= (async () => {
       const root = await parseMime(await this.folder.read(this.uid));
-      this.store('mimetree', encodeTree(root));
+      this.store(cacheKey('mimetree'), encodeTree(root));
       return root;
     })();
     return this.full;
@@ -43,17 +51,20 @@ export class MessageView {
 
   /** ENVELOPE / BODY / BODYSTRUCTURE as bytes (cached as latin1 strings: lossless). */
   async item(key: CachedItem): Promise<Buffer> {
-    const cached = this.folder.cacheGet(this.uid, key);
+    const cached = this.folder.cacheGet(this.uid, cacheKey(key));
     if (cached !== undefined) return Buffer.from(cached, 'latin1');
     const value = key === 'envelope' ? renderEnvelope(parseHeader((await this.rootHeader()).header)) : structure(await this.tree(), key === 'bodystructure');
-    this.store(key, value.toString('latin1'));
+    this.store(cacheKey(key), value.toString('latin1'));
     return value;
   }
 
   /** Offsets of every part, for BODY[section]. */
-  async nodes(): Promise<MimeNode> {
-    const cached = this.folder.cacheGet(this.uid, 'mimetree');
-    const decoded = cached === undefined ? undefined : decodeTree(cached);
-    return decoded ?? (await this.tree());
+  nodes(): Promise<MimeNode> {
+    this.offsets ??= (async () => {
+      const cached = this.folder.cacheGet(this.uid, cacheKey('mimetree'));
+      const decoded = cached === undefined ? undefined : decodeTree(cached);
+      return decoded ?? (await this.tree());
+    })();
+    return this.offsets;
   }
 }

@@ -10,7 +10,10 @@
  *   (the epilogue) is body of the multipart, not of a part;
  * - the line break before a boundary line belongs to the boundary, not to the part before it;
  * - a part's header ends at an empty line, at a boundary line, or at the end of the message;
- * - multipart/* without a boundary parameter, or with more nesting than MAX_DEPTH, is a leaf;
+ * - multipart/* without a boundary parameter is a leaf;
+ * - past Dovecot's limits (MAX_DEPTH nested containers, MAX_PARTS parts) a multipart or
+ *   message/rfc822 part is a leaf reported as application/octet-stream, and boundary lines
+ *   after the last allowed part are data;
  * - parts of multipart/digest default to message/rfc822, all others to text/plain;
  * - message/rfc822 (whatever its Content-Transfer-Encoding) holds one message part.
  * A line is whatever ends in LF; a lone CR is an ordinary byte, as in Dovecot.
@@ -18,8 +21,8 @@
 import { contentFields, typeOf, type ContentFields } from './content-fields.js';
 import { parseHeader } from './header.js';
 
-/** Dovecot's message_parser max_nested_mime_parts default. */
-const MAX_DEPTH = 100;
+/** Depth from which a part may no longer hold parts (Dovecot: max_nested_mime_parts 100). */
+const MAX_DEPTH = 99;
 /** Dovecot's max_total_mime_parts default. */
 const MAX_PARTS = 10000;
 /** Header bytes kept per part; beyond this they are counted but not parsed. */
@@ -146,7 +149,7 @@ export class MimeTreeBuilder {
     if (line[0] === 0x2d && line[1] === 0x2d) {
       for (let i = this.frames.length - 1; i >= 0; i--) {
         const b = this.frames[i]!.boundary;
-        if (b && line.length >= 2 + b.length && line.subarray(2, 2 + b.length).equals(b)) {
+        if (b && line.length >= 2 + b.length && line.subarray(2, 2 + b.length).equals(b) && this.parts < MAX_PARTS) {
           const isEnd = line[2 + b.length] === 0x2d && line[3 + b.length] === 0x2d;
           this.boundaryLine(i, isEnd, len);
           return 'boundary';
@@ -181,17 +184,18 @@ export class MimeTreeBuilder {
     part.fields = mime ? contentFields(fields) : {};
     const t = typeOf(part.fields);
     const canNest = frame.depth < MAX_DEPTH && this.parts < MAX_PARTS;
-    if (t === undefined) {
-      part.text = !frame.digest;
-      if (frame.digest && canNest) part.kind = 'message';
-    } else {
-      part.text = t.type === 'text';
-      if (t.type === 'message' && t.subtype === 'rfc822' && canNest) part.kind = 'message';
-      else if (t.type === 'multipart' && canNest) {
-        const boundary = part.fields.type!.params.find((p) => p.name.toString('latin1').toLowerCase() === 'boundary');
-        part.kind = 'multipart';
-        if (boundary) frame.boundary = boundary.value;
-      }
+    const container = t === undefined ? frame.digest : (t.type === 'message' && t.subtype === 'rfc822') || t.type === 'multipart';
+    part.text = t === undefined ? !frame.digest : t.type === 'text';
+    if (container && !canNest) {
+      // Over the limits Dovecot keeps the part as opaque data under another name.
+      part.fields.type = { type: Buffer.from('application'), subtype: Buffer.from('octet-stream'), params: part.fields.type?.params ?? [] };
+    } else if (t === undefined) {
+      if (frame.digest) part.kind = 'message';
+    } else if (t.type === 'message' && t.subtype === 'rfc822') part.kind = 'message';
+    else if (t.type === 'multipart') {
+      const boundary = part.fields.type!.params.find((p) => p.name.toString('latin1').toLowerCase() === 'boundary');
+      part.kind = 'multipart';
+      if (boundary) frame.boundary = boundary.value;
     }
     if (part.kind === 'message') {
       const child = newPart(bodyStart);

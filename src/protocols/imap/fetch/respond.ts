@@ -8,17 +8,25 @@
  * FLAGS when a body fetch set \Seen, as Dovecot does.
  */
 import { NotFound } from '../../../core/errors.js';
-import type { Folder } from '../../../mailstore/types.js';
+import type { Folder, MessageMeta } from '../../../mailstore/types.js';
 import { imapDate } from '../encoder.js';
 import type { BodySection, FetchItem } from '../types.js';
-import { MessageView } from './message-view.js';
+import { MessageView, type CachedItem } from './message-view.js';
 import { applyPartial, filterHeader, sectionName, sectionSource, type ByteRange } from './sections.js';
 
 export interface RenderOptions {
   /** UTF8=ACCEPT / IMAP4rev2 UTF-8 (reserved: FETCH output does not change with it today). */
   utf8: boolean;
-  /** CONDSTORE enabled: every response carries MODSEQ (RFC 7162 3.1.4.1). */
+  /**
+   * Add MODSEQ when not asked for: CHANGEDSINCE (RFC 7162 3.1.4.1) and unsolicited flag
+   * updates. Dovecot does not add it to a plain FETCH merely because CONDSTORE is enabled.
+   */
   includeModseq: boolean;
+  /**
+   * The last item is a FLAGS the session added because the fetch set \Seen: Dovecot writes
+   * the implicit MODSEQ before it (`RFC822.SIZE 277 MODSEQ (2) FLAGS (\Seen)`).
+   */
+  implicitFlags?: boolean;
 }
 
 const BUFFERED = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
@@ -38,10 +46,14 @@ function itemKey(item: FetchItem, index: number): string {
   return item.kind === 'BODY[]' || item.kind === 'BINARY[]' || item.kind === 'BINARY.SIZE' ? `#${index}` : item.kind;
 }
 
-function ordered(items: readonly FetchItem[], includeModseq: boolean): FetchItem[] {
+function ordered(items: readonly FetchItem[], opts: RenderOptions): FetchItem[] {
   const seen = new Set<string>();
   const unique: FetchItem[] = [];
-  const all = includeModseq && !items.some((i) => i.kind === 'MODSEQ') ? [...items, { kind: 'MODSEQ' } as FetchItem] : items;
+  let all = items;
+  if (opts.includeModseq && !items.some((i) => i.kind === 'MODSEQ')) {
+    const at = opts.implicitFlags && items[items.length - 1]?.kind === 'FLAGS' ? items.length - 1 : items.length;
+    all = [...items.slice(0, at), { kind: 'MODSEQ' }, ...items.slice(at)];
+  }
   for (const [index, item] of all.entries()) {
     const key = itemKey(item, index);
     if (seen.has(key)) continue;
@@ -82,105 +94,127 @@ function withoutNul(b: Buffer): Buffer {
   return copy;
 }
 
-async function* streamRange(folder: Folder, uid: number, range: ByteRange): AsyncGenerator<Buffer> {
+/** Where a literal's bytes come from once its length is known. */
+type Body = { kind: 'range'; range: ByteRange } | { kind: 'bytes'; data: Buffer };
+
+/** An item ready to write: text, or a literal's name and source. */
+type Piece = { kind: 'text'; text: Buffer } | { kind: 'literal'; name: string; body: Body };
+
+/**
+ * Writes `range` of the message. The literal's length is already sent, so a read that fails or
+ * comes up short (the file went away under us) is padded to that length to keep the connection
+ * in step; the error is handed back to be thrown once the response is complete.
+ */
+async function* streamRange(folder: Folder, uid: number, range: ByteRange, failed: { error?: unknown }): AsyncGenerator<Buffer> {
   const length = range.end - range.start;
   let sent = 0;
   if (length > 0) {
-    for await (const chunk of await folder.read(uid, range)) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
-      const piece = withoutNul(b.subarray(0, length - sent));
-      sent += piece.length;
-      if (piece.length > 0) yield piece;
-      if (sent >= length) break;
+    try {
+      for await (const chunk of await folder.read(uid, range)) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
+        const piece = withoutNul(b.subarray(0, length - sent));
+        sent += piece.length;
+        if (piece.length > 0) yield piece;
+        if (sent >= length) break;
+      }
+    } catch (err) {
+      failed.error ??= err;
     }
   }
-  // The literal's length is already sent: a file that shrank under us must not desync the
-  // connection (Dovecot would disconnect; padding keeps other commands working).
-  if (sent < length) yield Buffer.alloc(length - sent, 0x20);
-}
-
-async function* section(folder: Folder, view: MessageView, uid: number, size: number, item: { section: BodySection; name: string }): AsyncGenerator<Buffer> {
-  const s = item.section;
-  if (s.part.length === 0 && s.specifier === undefined) {
-    // The whole message needs no parsing.
-    const r = applyPartial(size, s.partial);
-    yield Buffer.from(`${item.name} {${r.end - r.start}}\r\n`);
-    yield* streamRange(folder, uid, r);
-    return;
+  if (sent < length) {
+    failed.error ??= new NotFound(`message ${uid} ended early`);
+    yield Buffer.alloc(length - sent, 0x20);
   }
-  const source = sectionSource(await view.nodes(), s);
-  if (source.kind === 'empty') {
-    yield Buffer.from(`${item.name} {0}\r\n`);
-    return;
-  }
-  if (source.kind === 'header-fields') {
-    const header = await readRange(folder, uid, source.header);
-    const data = filterHeader(header, source);
-    const r = applyPartial(data.length, s.partial);
-    yield Buffer.from(`${item.name} {${r.end - r.start}}\r\n`);
-    yield data.subarray(r.start, r.end);
-    return;
-  }
-  const sub = applyPartial(source.range.end - source.range.start, s.partial);
-  yield Buffer.from(`${item.name} {${sub.end - sub.start}}\r\n`);
-  yield* streamRange(folder, uid, { start: source.range.start + sub.start, end: source.range.start + sub.end });
 }
 
 async function readRange(folder: Folder, uid: number, range: ByteRange): Promise<Buffer> {
+  const failed: { error?: unknown } = {};
   const chunks: Buffer[] = [];
-  for await (const c of streamRange(folder, uid, range)) chunks.push(c);
+  for await (const c of streamRange(folder, uid, range, failed)) chunks.push(c);
+  if (failed.error !== undefined) throw failed.error;
   return Buffer.concat(chunks);
 }
 
-/**
- * The complete response for message `uid` (sequence number `seq`). Yields nothing when the
- * message has left the folder before it started; throws NotFound if it goes away midway.
- */
-export async function* renderFetch(folder: Folder, seq: number, uid: number, items: readonly FetchItem[], opts: RenderOptions): AsyncGenerator<Buffer> {
-  const meta = folder.meta(uid);
-  if (!meta) return;
+/** What a section is, worked out before anything is written (so a vanished file fails cleanly). */
+async function sectionPiece(folder: Folder, view: MessageView, uid: number, size: number, item: { section: BodySection; name: string }): Promise<Piece> {
+  const s = item.section;
+  const literal = (body: Body): Piece => ({ kind: 'literal', name: item.name, body });
+  if (s.part.length === 0 && s.specifier === undefined) {
+    // The whole message needs no parsing.
+    return literal({ kind: 'range', range: applyPartial(size, s.partial) });
+  }
+  const source = sectionSource(await view.nodes(), s);
+  if (source.kind === 'empty') return literal({ kind: 'bytes', data: Buffer.alloc(0) });
+  if (source.kind === 'header-fields') {
+    const data = filterHeader(await readRange(folder, uid, source.header), source);
+    const r = applyPartial(data.length, s.partial);
+    return literal({ kind: 'bytes', data: data.subarray(r.start, r.end) });
+  }
+  const sub = applyPartial(source.range.end - source.range.start, s.partial);
+  return literal({ kind: 'range', range: { start: source.range.start + sub.start, end: source.range.start + sub.end } });
+}
+
+/** Everything but literal contents, in response order; throws NotFound if the message is gone. */
+async function plan(folder: Folder, uid: number, meta: MessageMeta, list: readonly FetchItem[]): Promise<Piece[]> {
   const view = new MessageView(folder, uid);
-  const list = ordered(items, opts.includeModseq);
-  yield Buffer.from(`* ${seq} FETCH (`);
-  let first = true;
+  const text = (s: string | Buffer): Piece => ({ kind: 'text', text: typeof s === 'string' ? Buffer.from(s) : s });
+  const pieces: Piece[] = [];
   for (const item of list) {
-    const sep: string = first ? '' : ' ';
-    if (!isAnswered(item)) continue;
-    first = false;
     switch (item.kind) {
       case 'UID':
-        yield Buffer.from(`${sep}UID ${uid}`);
+        pieces.push(text(`UID ${uid}`));
         break;
       case 'FLAGS': {
         const now = folder.meta(uid);
         if (!now) throw new NotFound(`message ${uid} is gone`);
-        yield Buffer.from(`${sep}FLAGS ${flagsText(now.flags, folder.isRecent(uid))}`);
+        pieces.push(text(`FLAGS ${flagsText(now.flags, folder.isRecent(uid))}`));
         break;
       }
       case 'INTERNALDATE':
-        yield Buffer.from(`${sep}INTERNALDATE ${imapDate(meta.internalDate)}`);
+        pieces.push(text(`INTERNALDATE ${imapDate(meta.internalDate)}`));
         break;
       case 'RFC822.SIZE':
-        yield Buffer.from(`${sep}RFC822.SIZE ${meta.size}`);
+        pieces.push(text(`RFC822.SIZE ${meta.size}`));
         break;
       case 'MODSEQ':
-        yield Buffer.from(`${sep}MODSEQ (${(folder.meta(uid) ?? meta).modseq})`);
+        pieces.push(text(`MODSEQ (${(folder.meta(uid) ?? meta).modseq})`));
         break;
       case 'ENVELOPE':
-        yield Buffer.concat([Buffer.from(`${sep}ENVELOPE `), await view.item('envelope')]);
-        break;
       case 'BODY':
-        yield Buffer.concat([Buffer.from(`${sep}BODY `), await view.item('body')]);
-        break;
       case 'BODYSTRUCTURE':
-        yield Buffer.concat([Buffer.from(`${sep}BODYSTRUCTURE `), await view.item('bodystructure')]);
+        pieces.push(text(Buffer.concat([Buffer.from(`${item.kind} `), await view.item(item.kind.toLowerCase() as CachedItem)])));
         break;
-      default: {
-        const s = asSection(item)!;
-        if (sep) yield Buffer.from(sep);
-        yield* section(folder, view, uid, meta.size, s);
-      }
+      default:
+        if (isAnswered(item)) pieces.push(await sectionPiece(folder, view, uid, meta.size, asSection(item)!));
     }
   }
+  return pieces;
+}
+
+/**
+ * The complete response for message `uid` (sequence number `seq`). Yields nothing when the
+ * message has left the folder (or its file is gone) before it started. If the file goes away
+ * while a literal is being sent, the literal is padded to its announced length, the response
+ * completed, and then the error thrown (the session decides what to tell the client).
+ */
+export async function* renderFetch(folder: Folder, seq: number, uid: number, items: readonly FetchItem[], opts: RenderOptions): AsyncGenerator<Buffer> {
+  const meta = folder.meta(uid);
+  if (!meta) return;
+  const pieces = await plan(folder, uid, meta, ordered(items, opts));
+  const failed: { error?: unknown } = {};
+  yield Buffer.from(`* ${seq} FETCH (`);
+  for (const [i, piece] of pieces.entries()) {
+    if (i > 0) yield Buffer.from(' ');
+    if (piece.kind === 'text') {
+      yield piece.text;
+      continue;
+    }
+    const body = piece.body;
+    const length = body.kind === 'bytes' ? body.data.length : body.range.end - body.range.start;
+    yield Buffer.from(`${piece.name} {${length}}\r\n`);
+    if (body.kind === 'bytes') yield body.data;
+    else yield* streamRange(folder, uid, body.range, failed);
+  }
   yield Buffer.from(')\r\n');
+  if (failed.error !== undefined) throw failed.error;
 }

@@ -187,7 +187,3 @@ export class Rfc822Reader {
 function pushRange(out: number[], data: Buffer, start: number, end: number): void {
   for (let i = start; i < end; i++) out.push(data[i]!);
 }
-
-export function bytes(out: number[]): Buffer {
-  return Buffer.from(out);
-}

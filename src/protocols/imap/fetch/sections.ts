@@ -47,7 +47,7 @@ export function findPart(root: MimeNode, numbers: readonly number[]): MimeNode |
 }
 
 function startsAfter(node: MimeNode, offset: number): boolean {
-  return node.start >= offset || node.children.some((c) => startsAfter(c, offset));
+  return node.start > offset || node.children.some((c) => startsAfter(c, offset));
 }
 
 function bodyOf(p: MimeNode): ByteRange {
