@@ -111,4 +111,17 @@ describe('releasing folder state', () => {
     expect((await box.status('Small')).messages).toBe(0);
     await box.close();
   });
+
+  it('drops a warm folder once idleMs has passed with nobody opening it', async () => {
+    const store = makeStore({ idleMs: 20 });
+    const box = await store.openMailbox(root);
+    await box.append('INBOX', MSG(1));
+    const f = await box.open('INBOX');
+    await f.close();
+    await store.flush();
+    // (that it is kept warm at first is the previous test's subject, with a timer that cannot race)
+    while (store.loadedFolders > 0) await new Promise((r) => setTimeout(r, 10)); // bounded by the test timeout
+    expect((await box.status('INBOX')).messages).toBe(1);
+    await box.close();
+  });
 });

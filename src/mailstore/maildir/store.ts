@@ -5,8 +5,9 @@
  *
  * A folder's state is held while some session has it open (each open Folder, and APPEND, STATUS
  * or a COPY target only while they run) and released when the last one closes: its watcher stops,
- * tsmail.index and tsmail.cache are written and closed, and unless it is small (kept warm for a
- * minute, so STATUS polling stays cheap) it is dropped from memory. Users who stay logged in all
+ * tsmail.index and tsmail.cache are written and closed, and it is dropped from memory after a
+ * minute (kept warm meanwhile, within a budget of messages, so STATUS polling and a client that
+ * selects the folder again soon stay cheap). Users who stay logged in all
  * day therefore pin only the folders they have selected.
  */
 import os from 'node:os';
@@ -30,7 +31,10 @@ export interface MaildirStoreOptions {
   watch?: FolderStateDeps['watch'];
   /** How many folders nobody has open keep their state in memory (default 64)... */
   idleFolders?: number;
-  /** ...holding at most this many messages in all (default 50,000; a bigger folder is released at once)... */
+  /**
+   * ...holding at most this many messages in all (default 200,000, ~24 MiB; a bigger folder is
+   * released at once), so a client that re-SELECTs a big folder within a minute finds it warm...
+   */
   idleMessages?: number;
   /** ...for this long (default 60 s; 0: release every folder as soon as nobody has it open). */
   idleMs?: number;
@@ -141,8 +145,7 @@ export class MaildirStore implements MailDrop {
 
   /**
    * Nobody has the folder open any more: its watcher stops, its index and cache are written and
-   * closed. A small folder stays in memory for a while so the next STATUS or SELECT is warm; a
-   * big one is dropped at once (its tsmail.index makes the next open cheap enough).
+   * closed. It stays in memory for a while (keepWarm) so the next STATUS or SELECT is warm.
    */
   private release(dir: string): void {
     const held = this.states.get(dir);
@@ -162,7 +165,7 @@ export class MaildirStore implements MailDrop {
   }
 
   private keepWarm(dir: string, state: FolderState): void {
-    const maxMessages = this.opts.idleMessages ?? 50_000;
+    const maxMessages = this.opts.idleMessages ?? 200_000;
     if (state.count > maxMessages || (this.opts.idleMs ?? 60_000) <= 0) return;
     const timer = setTimeout(() => {
       if (this.idle.get(dir)?.state === state) this.idle.delete(dir);
