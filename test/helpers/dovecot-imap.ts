@@ -40,7 +40,7 @@ export function dovecotImapMissing(): string | undefined {
 
 export interface DovecotImap {
   /** Runs one session with these command lines (tags included, CRLF added) and LOGOUT; all output. */
-  run(commands: readonly (string | Buffer)[]): Promise<Buffer>;
+  run(commands: readonly (string | Buffer)[], opts?: { awaitLast?: boolean }): Promise<Buffer>;
   cleanup(): Promise<void>;
 }
 
@@ -79,7 +79,12 @@ export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}
   const user = asRoot ? 'nobody' : os.userInfo().username;
   const owner = asRoot ? `${idOf('nobody', '-u')}:${idOf('nobody', '-g')}` : '';
 
-  async function run(commands: readonly (string | Buffer)[]): Promise<Buffer> {
+  /**
+   * `awaitLast`: Dovecot runs pipelined FETCHes side by side, and a LOGOUT piped behind them can
+   * end the session before the last of them answered; with this, LOGOUT is sent only once the
+   * last command's tagged reply came (so the last command must be one that gets a reply).
+   */
+  async function run(commands: readonly (string | Buffer)[], opts: { awaitLast?: boolean } = {}): Promise<Buffer> {
     if (asRoot) {
       // The test (root) may have written files since the last run.
       const r = spawnSync('chown', ['-R', owner, maildir, root]);
@@ -91,19 +96,33 @@ export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}
     const argv = asRoot
       ? ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd]
       : cmd;
-    const input = Buffer.concat([...commands, 'ZZLOGOUT LOGOUT'].map((c) => Buffer.concat([Buffer.from(c), Buffer.from('\r\n')])));
+    const input = Buffer.concat(commands.map((c) => Buffer.concat([Buffer.from(c), Buffer.from('\r\n')])));
+    const lastTag = opts.awaitLast && commands.length ? /^(\S+) /.exec(Buffer.from(commands[commands.length - 1]!).toString('latin1'))?.[1] : undefined;
     return new Promise((resolve, reject) => {
       const child = spawn(argv[0]!, argv.slice(1), { env: asRoot ? {} : env, stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let err = '';
-      child.stdout.on('data', (d: Buffer) => out.push(d));
+      let seen = '';
+      let loggedOut = false;
+      const logout = () => {
+        if (loggedOut) return;
+        loggedOut = true;
+        child.stdin.end('ZZLOGOUT LOGOUT\r\n');
+      };
+      child.stdout.on('data', (d: Buffer) => {
+        out.push(d);
+        if (!lastTag || loggedOut) return;
+        seen = (seen + d.toString('latin1')).slice(-4096);
+        if (seen.includes(`\r\n${lastTag} `) || seen.startsWith(`${lastTag} `)) logout();
+      });
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       child.on('error', reject);
       child.on('close', (code) => {
         if (code !== 0) reject(new Error(`dovecot imap exited ${code}: ${err}`));
         else resolve(Buffer.concat(out));
       });
-      child.stdin.end(input);
+      child.stdin.write(input);
+      if (!lastTag) logout();
     });
   }
 

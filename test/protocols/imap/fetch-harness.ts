@@ -111,10 +111,10 @@ export async function oracleRun(dir: string, messages: readonly Buffer[]): Promi
       commands.push(`f${seq} FETCH ${seq} (${specs.map((s) => s.text).join(' ')})`);
       ours.set(seq, await readAll(renderFetch(folder, seq, uid, specs.map((s) => s.item), { utf8: false, includeModseq: false })));
     }
-    const output = await dovecot.run(commands);
+    const output = await dovecot.run(commands, { awaitLast: true });
     const tagged = taggedReplies(output);
     for (let seq = 1; seq <= folder.count(); seq++) {
-      if (!tagged.get(`f${seq}`)?.startsWith(`f${seq} OK`)) throw new Error(`Dovecot refused FETCH ${seq}: ${tagged.get(`f${seq}`)}`);
+      if (!tagged.get(`f${seq}`)?.startsWith(`f${seq} OK`)) throw new Error(`Dovecot refused FETCH ${seq}: ${tagged.get(`f${seq}`)}\n${commands[seq]}\n…${output.subarray(-1500).toString('latin1')}`);
     }
     const byseq = fetchResponses(output);
     return [...ours].map(([seq, buf]) => ({ seq, dovecot: Buffer.concat(byseq.get(seq) ?? []), ours: buf }));
