@@ -18,7 +18,7 @@ describe('IMAP client that reads slowly', () => {
   beforeAll(async () => {
     const t = await tempDir();
     cleanup = t.cleanup;
-    d = await startImapDaemon(t.dir, { mail: { max_message_size: '10M' } });
+    d = await startImapDaemon(t.dir, { mail: { max_message_size: '60M' } });
   }, 30_000);
   afterAll(async () => {
     await d?.stop();
@@ -56,6 +56,37 @@ describe('IMAP client that reads slowly', () => {
       expect(await client.line()).toBe(')');
       expect(await client.line()).toBe(`f${i} OK Fetch completed.`);
     }
+    client.close();
+  }, 120_000);
+
+  it('streams one big literal to a reader that does not read: the server holds about its buffer limit, not the message', async () => {
+    const { client } = await RawImap.connect(d.imapPort);
+    await client.command('l', 'LOGIN alice@example.test alice-pw');
+    await client.command('c', 'CREATE Big');
+    const line = `${'y'.repeat(1022)}\r\n`;
+    const size = 48 * MB;
+    const body = `Subject: huge\r\n\r\n${line.repeat(size / 1024)}`;
+    client.send(`a APPEND Big {${body.length}+}\r\n`);
+    client.send(body);
+    client.send('\r\n');
+    expect((await client.until('a')).at(-1)).toMatch(/^a OK/);
+    await client.command('s', 'SELECT Big');
+    // The structure is parsed (and cached) first: that pass reads the whole file once, and its
+    // garbage would blur what is measured here, the streaming of the literal.
+    await client.command('b', 'FETCH 1 (BODYSTRUCTURE)');
+    await new Promise((r) => setTimeout(r, 500));
+    const baseline = await rssOf(d.running.proc.pid!);
+    client.socket.pause();
+    client.send('f FETCH 1 (BODY.PEEK[TEXT])\r\n');
+    await new Promise((r) => setTimeout(r, 2000));
+    const during = await rssOf(d.running.proc.pid!);
+    // Whole, the 48 MB literal would sit in the socket's buffer; streamed, a few MB at most.
+    expect(during - baseline).toBeLessThan(24 * MB);
+    client.socket.resume();
+    expect(await client.line()).toBe(`* 1 FETCH (BODY[TEXT] {${size}}`);
+    for (let k = 0; k < size / 1024; k++) await client.line();
+    expect(await client.line()).toBe(')');
+    expect(await client.line()).toBe('f OK Fetch completed.');
     client.close();
   }, 120_000);
 });

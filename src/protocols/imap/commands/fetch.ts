@@ -13,9 +13,9 @@ function setsSeen(item: FetchItem): boolean {
 
 /**
  * RFC 9051 6.4.5 FETCH / 6.4.9 UID FETCH, with CHANGEDSINCE (RFC 7162 3.1.4). \Seen is set
- * before rendering so the response shows it (FLAGS added where it changed). Each message's
- * response is written and the socket's buffer drained before the next (a slow reader never
- * makes the server hold more than the buffer limit).
+ * before rendering so the response shows it (FLAGS added where it changed). Each piece of a
+ * response (a literal comes from the file in chunks) waits for the socket's buffer to drain
+ * below its limit, so a slow reader never makes the server hold more than that and one chunk.
  */
 export const fetch: CommandSpec<'FETCH'> = {
   names: ['FETCH'],
@@ -59,6 +59,8 @@ export const fetch: CommandSpec<'FETCH'> = {
         for await (const piece of renderFetch(view, seq, uid, seen.has(uid) ? withFlags : items, opts)) {
           wrote = true;
           session.out.write(piece);
+          // Per piece, not per message: a 50 MB literal to a slow reader must not pile up here.
+          await session.out.drained();
         }
       } catch (err) {
         // Half a response (a literal announced and not all sent) cannot be taken back.
