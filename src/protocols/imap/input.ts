@@ -1,95 +1,131 @@
 /**
- * Reading a client's bytes on demand: the socket stays paused except while the session waits for
- * more, so a client that pipelines (or floods) commands is read only as fast as they are
- * answered, and nothing piles up in memory beyond one socket read. Many pipelined commands in
- * one packet are taken one after another from the same buffer.
+ * The client's commands as framer.ts events, read from the socket on demand: the socket stays
+ * paused while the session works through the events of the bytes it has, and is read again only
+ * when they are used up and the socket's write buffer is below its limit (`drained`). A client
+ * that pipelines (or floods) commands is read only as fast as they are answered, a slow reader
+ * cannot make the server buffer responses, and nothing is kept beyond the framer's own bounded
+ * state: an idle connection holds no buffer.
  */
 import type net from 'node:net';
+import { Framer, type FramerEvent, type FramerLimits } from './framer.js';
 
-const EMPTY = Buffer.alloc(0);
-
-export class SocketInput {
-  private buf: Buffer = EMPTY;
-  private pos = 0;
+export class FramedInput {
+  private framer: Framer;
+  private queue: (FramerEvent | undefined)[] = [];
+  private at = 0;
+  private socket: net.Socket | undefined;
   private ended = false;
+  /** A fatal framer error was handed out: nothing more is read. */
+  private finished = false;
+  /** Dropping an APPEND's literal that came where a line was expected (IDLE, AUTHENTICATE). */
+  private dropping = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly socket: net.Socket) {
-    socket.pause();
-    socket.on('data', (d: Buffer) => {
-      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), d]) : d;
-      this.pos = 0;
-      socket.pause();
-      this.notify();
-    });
-    const end = () => {
-      this.ended = true;
-      this.notify();
-    };
-    socket.once('end', end);
-    socket.once('close', end);
+  constructor(
+    socket: net.Socket,
+    private readonly limits: Partial<FramerLimits>,
+    private readonly drained: () => Promise<void>,
+  ) {
+    this.framer = new Framer(limits);
+    this.attach(socket);
   }
 
-  /** Bytes received and not yet taken (STARTTLS drops them: RFC 9051 11.1). */
-  discard(): void {
-    this.buf = EMPTY;
-    this.pos = 0;
-  }
-
-  /**
-   * The next line including its CRLF (a bare LF ends it too); `null` when the client went away.
-   * A line longer than `max` gives `{ tooLong: true }` after skipping to its end.
-   */
-  async line(max: number): Promise<Buffer | null | { tooLong: true }> {
-    let skipping = false;
+  /** The next event; null when the client went away (or after a fatal error). */
+  async next(): Promise<FramerEvent | null> {
     for (;;) {
-      const i = this.buf.indexOf(0x0a, this.pos);
-      if (i >= 0) {
-        const line = this.buf.subarray(this.pos, i + 1);
-        this.advance(i + 1);
-        if (skipping || line.length > max) return { tooLong: true };
-        return line;
+      while (this.at < this.queue.length) {
+        const ev = this.queue[this.at]!;
+        // Consumed: no reference kept to the bytes it points into.
+        this.queue[this.at++] = undefined;
+        if (this.at === this.queue.length) {
+          this.queue = [];
+          this.at = 0;
+        }
+        if (this.dropping && (ev.type === 'literal-data' || ev.type === 'append-end')) {
+          if (ev.type === 'append-end') this.dropping = false;
+          continue;
+        }
+        if (ev.type === 'error') {
+          this.dropping = false;
+          if (ev.fatal) this.finished = true;
+        }
+        return ev;
       }
-      if (this.buf.length - this.pos > max) {
-        skipping = true;
-        this.advance(this.buf.length);
-      }
-      if (!(await this.more())) return null;
+      if (this.finished || this.ended || !this.socket) return null;
+      await this.more();
     }
   }
 
-  /** Exactly `n` bytes, or null when the client went away first. */
-  async bytes(n: number): Promise<Buffer | null> {
-    while (this.buf.length - this.pos < n) if (!(await this.more())) return null;
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.advance(this.pos + n);
-    return out;
+  /** The session sent `+ OK` for the literal announced by the last `continue`/`append` event. */
+  accept(): void {
+    this.enqueue(this.framer.accept());
   }
 
-  /** Up to `n` bytes as they come (APPEND streams a literal in pieces); null when the client went away. */
-  async some(n: number): Promise<Buffer | null> {
-    if (this.buf.length - this.pos === 0 && !(await this.more())) return null;
-    const take = Math.min(n, this.buf.length - this.pos);
-    const out = this.buf.subarray(this.pos, this.pos + take);
-    this.advance(this.pos + take);
-    return out;
+  /** The session answered that command instead: its literal never comes. */
+  refuse(): void {
+    this.enqueue(this.framer.refuse());
   }
 
-  /** Consumed up to `pos`; an idle connection keeps no reference to its last packet. */
-  private advance(pos: number): void {
-    if (pos >= this.buf.length) {
-      this.buf = EMPTY;
-      this.pos = 0;
-    } else this.pos = pos;
+  /** The literal of the `append` event just taken is dropped as it comes (not where an APPEND belongs). */
+  dropAppend(): void {
+    if (this.framer.awaiting) this.refuse();
+    else this.dropping = true;
   }
 
-  private async more(): Promise<boolean> {
-    if (this.ended) return false;
+  /**
+   * STARTTLS: everything received so far is dropped (RFC 9051 11.1: no command sent in clear
+   * text before the handshake may be run inside TLS) and the socket is no longer read.
+   */
+  detach(): void {
+    const s = this.socket;
+    if (s) {
+      s.off('data', this.onData);
+      s.off('end', this.onEnd);
+      s.off('close', this.onEnd);
+    }
+    this.socket = undefined;
+    this.queue = [];
+    this.at = 0;
+    this.dropping = false;
+  }
+
+  /** Reads from `socket` (the TLS socket after STARTTLS) with a fresh framer. */
+  attach(socket: net.Socket): void {
+    this.detach();
+    this.framer = new Framer(this.limits);
+    this.ended = false;
+    this.socket = socket;
+    socket.pause();
+    socket.on('data', this.onData);
+    socket.once('end', this.onEnd);
+    socket.once('close', this.onEnd);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.socket?.pause();
+    this.enqueue(this.framer.push(chunk));
+    this.notify();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.notify();
+  };
+
+  private enqueue(events: FramerEvent[]): void {
+    if (events.length === 0) return;
+    if (this.queue.length === 0) this.queue = events;
+    else for (const e of events) this.queue.push(e);
+  }
+
+  private async more(): Promise<void> {
+    await this.drained();
+    const socket = this.socket;
+    if (this.ended || !socket || this.at < this.queue.length) return;
     await new Promise<void>((resolve) => {
       this.wake = resolve;
-      this.socket.resume();
+      socket.resume();
     });
-    return this.buf.length - this.pos > 0 || !this.ended;
   }
 
   private notify(): void {
