@@ -72,9 +72,22 @@ describe('IMAP input: literals and limits through the framer, on the real daemon
     c.send(`a LOGIN {100000+}\r\n${'z'.repeat(100_000)} pw\r\n`);
     expect(await c.line()).toMatch(/^a BAD .*Literal size too large/);
     expect(await c.command('n', 'NOOP')).toEqual(['n OK NOOP completed.']);
+    // RFC 7888 4: too big to read and drop: the connection is closed
     c.send('b LOGIN {50000000+}\r\n');
-    const rest = await c.until('* BYE').catch(() => c.all.split('\r\n'));
-    expect(rest.some((l) => l.startsWith('* BYE'))).toBe(true);
+    expect(await c.line()).toBe('b BAD Literal size too large');
+    expect(await c.line()).toBe('* BYE Literal size too large');
+    expect(await c.waitClosed(5000)).toBe(true);
+  });
+
+  it('streams a LITERAL+ APPEND, and closes on one over the limit too big to read and drop', async () => {
+    const c = await login();
+    const big = 'x'.repeat(200_000);
+    c.send(`a APPEND INBOX {${big.length}+}\r\n${big}\r\n`);
+    // under the default 50 MB message limit: stored
+    expect(await c.until('a')).toEqual([expect.stringMatching(/^a OK \[APPENDUID /)]);
+    c.send('b APPEND INBOX {4000000000+}\r\n');
+    expect(await c.line()).toBe('b BAD Literal size too large');
+    expect(await c.line()).toBe('* BYE Literal size too large');
     expect(await c.waitClosed(5000)).toBe(true);
   });
 
