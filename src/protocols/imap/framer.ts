@@ -111,6 +111,12 @@ export class Framer {
   private pending: Buffer[] = [];
   private pendingLen = 0;
 
+  /**
+   * Set while the session awaits a line that is not a command (an AUTHENTICATE response, IDLE's
+   * DONE): an empty line is then one too (RFC 9051 6.2.2: an empty SASL response), not skipped.
+   */
+  lines = false;
+
   constructor(limits: Partial<FramerLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
@@ -333,8 +339,8 @@ export class Framer {
       return;
     }
     if (this.firstLine) {
-      // Dovecot ignores empty lines between commands.
-      if (line.length <= 2 && (line.toString('latin1') === '\r\n' || line.toString('latin1') === '\n')) return;
+      // Dovecot ignores empty lines between commands (not where a line is awaited: `lines`).
+      if (!this.lines && line.length <= 2 && (line.toString('latin1') === '\r\n' || line.toString('latin1') === '\n')) return;
       this.learnHead(line);
     }
     const marker = markerAt(line);

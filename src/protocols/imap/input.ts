@@ -56,6 +56,16 @@ export class FramedInput {
     }
   }
 
+  /** The next event where a line that is not a command is awaited: an empty line counts. */
+  async line(): Promise<FramerEvent | null> {
+    this.framer.lines = true;
+    try {
+      return await this.next();
+    } finally {
+      this.framer.lines = false;
+    }
+  }
+
   /** The session sent `+ OK` for the literal announced by the last `continue`/`append` event. */
   accept(): void {
     this.enqueue(this.framer.accept());

@@ -98,7 +98,7 @@ export class ImapServer {
       canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
       nextLine: async () => {
         live.waiting = true;
-        const ev = await input.next().finally(() => (live.waiting = false));
+        const ev = await input.line().finally(() => (live.waiting = false));
         if (ev === null) return null;
         if (ev.type === 'command') return ev.frame.subarray(0, ev.frame.length - (ev.frame.at(-2) === 0x0d ? 2 : 1));
         if (ev.type === 'error' && ev.fatal) {
