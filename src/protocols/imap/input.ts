@@ -23,7 +23,7 @@ export class FramedInput {
 
   constructor(
     socket: net.Socket,
-    private readonly limits: Partial<FramerLimits>,
+    private readonly limits: FramerLimits,
     private readonly drained: () => Promise<void>,
   ) {
     this.framer = new Framer(limits);

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import type { CommandContext, ImapServices } from './command.js';
 import { appendMessage } from './commands/append.js';
 import { Dispatcher } from './dispatcher.js';
-import type { FramerEvent, FramerLimits } from './framer.js';
+import { DEFAULT_LIMITS, type FramerEvent, type FramerLimits } from './framer.js';
 import { FramedInput } from './input.js';
 import { parseCommand } from './parser.js';
 import { bad, formatTagged, no } from './replies.js';
@@ -57,7 +57,18 @@ export class ImapServer {
   private readonly dispatcher = new Dispatcher();
   private readonly live = new Set<Live>();
 
-  constructor(private readonly opts: ImapServerOptions) {}
+  /** One set for every connection (each framer keeps a reference, not a copy). */
+  private readonly framerLimits: FramerLimits;
+
+  constructor(private readonly opts: ImapServerOptions) {
+    this.framerLimits = {
+      ...DEFAULT_LIMITS,
+      maxLineLength: opts.limits.maxLine,
+      maxLiteralSize: opts.limits.maxLiteral,
+      maxCommandSize: opts.limits.maxCommand,
+      maxAppendSize: opts.services.maxAppendSize,
+    };
+  }
 
   /**
    * Shutdown: sessions waiting for their client get `* BYE` and close now (RFC 9051 7.1.5);
@@ -75,12 +86,6 @@ export class ImapServer {
     const opts = this.opts;
     const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
     let current = socket;
-    const framerLimits: Partial<FramerLimits> = {
-      maxLineLength: opts.limits.maxLine,
-      maxLiteralSize: opts.limits.maxLiteral,
-      maxCommandSize: opts.limits.maxCommand,
-      maxAppendSize: opts.services.maxAppendSize,
-    };
     const out: Output = {
       write: (data) => {
         if (!current.destroyed && !current.writableEnded) current.write(data);
@@ -91,7 +96,7 @@ export class ImapServer {
       },
       abort: () => current.destroy(),
     };
-    const input = new FramedInput(socket, framerLimits, out.drained);
+    const input = new FramedInput(socket, this.framerLimits, out.drained);
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {
       ip,
