@@ -91,6 +91,32 @@ describe('IMAP input: literals and limits through the framer, on the real daemon
     expect(await c.waitClosed(5000)).toBe(true);
   });
 
+  it('answers pipelined commands with literals and an APPEND sent a few bytes at a time, in order', async () => {
+    const c = await login();
+    const m = 'Subject: bits\r\n\r\nbits\r\n';
+    const stream = Buffer.from(
+      `p1 CREATE {4+}\r\nBits\r\np2 APPEND {4+}\r\nBits (\\Seen) {${m.length}+}\r\n${m}\r\n` +
+      'p3 STATUS Bits (MESSAGES UNSEEN)\r\np4 SELECT Bits\r\np5 FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\np6 DELETE Nothing\r\n',
+      'latin1',
+    );
+    for (let i = 0; i < stream.length; i += 7) {
+      c.send(stream.subarray(i, i + 7));
+      await new Promise((r) => setImmediate(r));
+    }
+    const all = await c.until('p6');
+    expect(all.filter((l) => /^p\d /.test(l))).toEqual([
+      'p1 OK Create completed.',
+      expect.stringMatching(/^p2 OK \[APPENDUID \d+ 1\] Append completed\.$/),
+      'p3 OK Status completed.',
+      'p4 OK [READ-WRITE] Select completed.',
+      'p5 OK Fetch completed.',
+      'p6 NO [NONEXISTENT] Mailbox doesn\'t exist: Nothing',
+    ]);
+    expect(all).toContain('* STATUS Bits (MESSAGES 1 UNSEEN 0)');
+    expect(all).toContain('* 1 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {17}');
+    c.close();
+  });
+
   it('takes AUTHENTICATE responses and IDLE\'s DONE as lines', async () => {
     const { client: c } = await RawImap.connect(d.imapPort);
     // an empty line is an (empty) SASL response, not a line to skip
