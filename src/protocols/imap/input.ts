@@ -19,7 +19,7 @@ export class FramedInput {
   private finished = false;
   /** Dropping an APPEND's literal that came where a line was expected (IDLE, AUTHENTICATE). */
   private dropping = false;
-  private wake: (() => void) | undefined;
+  private waiter: ((ev: FramerEvent | null) => void) | undefined;
 
   constructor(
     socket: net.Socket,
@@ -30,40 +30,23 @@ export class FramedInput {
     this.attach(socket);
   }
 
-  /** The next event; null when the client went away (or after a fatal error). */
-  async next(): Promise<FramerEvent | null> {
-    for (;;) {
-      while (this.at < this.queue.length) {
-        const ev = this.queue[this.at]!;
-        // Consumed: no reference kept to the bytes it points into.
-        this.queue[this.at++] = undefined;
-        if (this.at === this.queue.length) {
-          this.queue = [];
-          this.at = 0;
-        }
-        if (this.dropping && (ev.type === 'literal-data' || ev.type === 'append-end')) {
-          if (ev.type === 'append-end') this.dropping = false;
-          continue;
-        }
-        if (ev.type === 'error') {
-          this.dropping = false;
-          if (ev.fatal) this.finished = true;
-        }
-        return ev;
-      }
-      if (this.finished || this.ended || !this.socket) return null;
-      await this.more();
-    }
+  /**
+   * The next event; null when the client went away (or after a fatal error). Waiting costs one
+   * promise and its resolver (no chain of async frames): thousands of connections wait in IDLE.
+   */
+  next(): Promise<FramerEvent | null> {
+    const ev = this.take();
+    if (ev !== undefined || this.finished || this.ended || !this.socket) return Promise.resolve(ev ?? null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.fill();
+    });
   }
 
   /** The next event where a line that is not a command is awaited: an empty line counts. */
-  async line(): Promise<FramerEvent | null> {
+  line(): Promise<FramerEvent | null> {
     this.framer.lines = true;
-    try {
-      return await this.next();
-    } finally {
-      this.framer.lines = false;
-    }
+    return this.next();
   }
 
   /** The session sent `+ OK` for the literal announced by the last `continue`/`append` event. */
@@ -107,19 +90,20 @@ export class FramedInput {
     this.socket = socket;
     socket.pause();
     socket.on('data', this.onData);
-    socket.once('end', this.onEnd);
-    socket.once('close', this.onEnd);
+    // `on`, not `once`: each fires once anyway, and once() would add a wrapper per connection.
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
   }
 
   private readonly onData = (chunk: Buffer): void => {
     this.socket?.pause();
     this.enqueue(this.framer.push(chunk));
-    this.notify();
+    this.settle();
   };
 
   private readonly onEnd = (): void => {
     this.ended = true;
-    this.notify();
+    this.settle();
   };
 
   private enqueue(events: FramerEvent[]): void {
@@ -128,19 +112,46 @@ export class FramedInput {
     else for (const e of events) this.queue.push(e);
   }
 
-  private async more(): Promise<void> {
-    await this.drained();
-    const socket = this.socket;
-    if (this.ended || !socket || this.at < this.queue.length) return;
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      socket.resume();
+  /** The next queued event, dropping what dropAppend() asked for; undefined when none is queued. */
+  private take(): FramerEvent | undefined {
+    while (this.at < this.queue.length) {
+      const ev = this.queue[this.at]!;
+      // Consumed: no reference kept to the bytes it points into.
+      this.queue[this.at++] = undefined;
+      if (this.at === this.queue.length) {
+        this.queue = [];
+        this.at = 0;
+      }
+      if (this.dropping && (ev.type === 'literal-data' || ev.type === 'append-end')) {
+        if (ev.type === 'append-end') this.dropping = false;
+        continue;
+      }
+      if (ev.type === 'error') {
+        this.dropping = false;
+        if (ev.fatal) this.finished = true;
+      }
+      this.framer.lines = false;
+      return ev;
+    }
+    return undefined;
+  }
+
+  /** Reads the socket once its write buffer is below the limit (the waiter is served on data). */
+  private fill(): void {
+    void this.drained().then(() => {
+      if (this.waiter && !this.ended) this.socket?.resume();
     });
   }
 
-  private notify(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+  private settle(): void {
+    const w = this.waiter;
+    if (!w) return;
+    const ev = this.take();
+    if (ev === undefined && !this.finished && !this.ended && this.socket) {
+      this.fill();
+      return;
+    }
+    this.waiter = undefined;
+    w(ev ?? null);
   }
 }
