@@ -91,10 +91,20 @@ type Mode =
   | { kind: 'closed' };
 
 const LF = 0x0a;
+/**
+ * Shared by every framer (never written to): an idle connection's framer holds no objects of its
+ * own for them (thousands of connections sit in IDLE).
+ */
+const EMPTY = Buffer.alloc(0);
+const LINE: Mode = Object.freeze({ kind: 'line' });
+
+function complete(limits: Partial<FramerLimits>): limits is FramerLimits {
+  return Object.keys(DEFAULT_LIMITS).every((k) => typeof limits[k as keyof FramerLimits] === 'number');
+}
 
 export class Framer {
   private readonly limits: FramerLimits;
-  private mode: Mode = { kind: 'line' };
+  private mode: Mode = LINE;
   /** The current line so far. */
   private line: Buffer[] = [];
   private lineLen = 0;
@@ -107,12 +117,19 @@ export class Framer {
   /** Whether APPEND's mailbox argument has been seen (so the next literal is the message). */
   private appendHasMailbox = false;
   /** The last bytes of a line being skipped: does it end with a literal marker? */
-  private skipTail: Buffer = Buffer.alloc(0);
+  private skipTail: Buffer = EMPTY;
   private pending: Buffer[] = [];
   private pendingLen = 0;
 
+  /**
+   * Set while the session awaits a line that is not a command (an AUTHENTICATE response, IDLE's
+   * DONE): an empty line is then one too (RFC 9051 6.2.2: an empty SASL response), not skipped.
+   */
+  lines = false;
+
   constructor(limits: Partial<FramerLimits> = {}) {
-    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    // A complete set (the server's, one per listener) is shared, not copied per connection.
+    this.limits = complete(limits) ? limits : { ...DEFAULT_LIMITS, ...limits };
   }
 
   /** Whether accept()/refuse() is awaited. */
@@ -147,7 +164,7 @@ export class Framer {
   refuse(): FramerEvent[] {
     if (this.mode.kind !== 'await') throw new Error('Framer.refuse() without a pending literal');
     this.resetCommand();
-    this.mode = { kind: 'line' };
+    this.mode = LINE;
     return this.drain();
   }
 
@@ -203,7 +220,7 @@ export class Framer {
           this.cmdSize += n;
           pos += n;
           mode.remaining -= n;
-          if (mode.remaining === 0) this.mode = { kind: 'line' };
+          if (mode.remaining === 0) this.mode = LINE;
           break;
         }
         case 'append-data': {
@@ -241,7 +258,7 @@ export class Framer {
     if (this.skipTail.length > TAIL) this.skipTail = this.skipTail.subarray(this.skipTail.length - TAIL);
     if (lf < 0) return end;
     const marker = markerAt(this.skipTail);
-    this.skipTail = Buffer.alloc(0);
+    this.skipTail = EMPTY;
     if (marker?.nonSync) {
       // RFC 7888 4: the client sends these bytes whatever we answer; read them or hang up.
       if (marker.size > this.limits.maxDiscardSize) {
@@ -257,7 +274,7 @@ export class Framer {
     if (mode.error.tooBig) ev.tooBig = true;
     out.push(ev);
     this.resetCommand();
-    this.mode = { kind: 'line' };
+    this.mode = LINE;
     return end;
   }
 
@@ -333,13 +350,13 @@ export class Framer {
       return;
     }
     if (this.firstLine) {
-      // Dovecot ignores empty lines between commands.
-      if (line.length <= 2 && (line.toString('latin1') === '\r\n' || line.toString('latin1') === '\n')) return;
+      // Dovecot ignores empty lines between commands (not where a line is awaited: `lines`).
+      if (!this.lines && line.length <= 2 && (line.toString('latin1') === '\r\n' || line.toString('latin1') === '\n')) return;
       this.learnHead(line);
     }
     const marker = markerAt(line);
     if (this.cmdSize + line.length > this.limits.maxCommandSize) {
-      this.skip(Buffer.alloc(0), this.errorText('Too long argument'));
+      this.skip(EMPTY, this.errorText('Too long argument'));
       this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
       this.finishSkippedLine(out);
       return;
@@ -364,11 +381,11 @@ export class Framer {
     }
     this.parts.push(line);
     this.cmdSize += line.length;
-    const next: Mode = marker.size > 0 ? { kind: 'literal', remaining: marker.size } : { kind: 'line' };
+    const next: Mode = marker.size > 0 ? { kind: 'literal', remaining: marker.size } : LINE;
     if (marker.nonSync) {
       this.mode = next;
     } else if (this.tag === undefined) {
-      this.skip(Buffer.alloc(0), this.errorText('Invalid tag'));
+      this.skip(EMPTY, this.errorText('Invalid tag'));
       this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
       this.finishSkippedLine(out);
     } else {
@@ -381,12 +398,12 @@ export class Framer {
   private finishSkippedLine(out: FramerEvent[]): void {
     const mode = this.mode as Extract<Mode, { kind: 'skip' }>;
     const tail = this.skipTail;
-    this.skipTail = Buffer.alloc(0);
+    this.skipTail = EMPTY;
     this.skipLine(tail, 0, mode, out);
   }
 
   private refuseLiteral(line: Buffer, out: FramerEvent[]): void {
-    this.skip(Buffer.alloc(0), this.errorText('Literal size too large'), true);
+    this.skip(EMPTY, this.errorText('Literal size too large'), true);
     this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
     this.finishSkippedLine(out);
   }
@@ -405,13 +422,13 @@ export class Framer {
     this.parts = [];
     this.cmdSize = 0;
     if (this.tag === undefined) {
-      this.skip(Buffer.alloc(0), this.errorText('Invalid tag'));
+      this.skip(EMPTY, this.errorText('Invalid tag'));
       this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
       this.finishSkippedLine(out);
       return;
     }
     if (marker.size > this.limits.maxAppendSize) {
-      this.skip(Buffer.alloc(0), this.errorText('Message too large'), true);
+      this.skip(EMPTY, this.errorText('Message too large'), true);
       this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
       this.finishSkippedLine(out);
       return;
@@ -427,10 +444,10 @@ export class Framer {
     if (text === '\r\n' || text === '\n') {
       out.push({ type: 'append-end', tag: this.tag! });
       this.resetCommand();
-      this.mode = { kind: 'line' };
+      this.mode = LINE;
       return;
     }
-    this.skip(Buffer.alloc(0), this.errorText('Invalid arguments'));
+    this.skip(EMPTY, this.errorText('Invalid arguments'));
     this.skipTail = line.subarray(Math.max(0, line.length - TAIL));
     this.finishSkippedLine(out);
   }

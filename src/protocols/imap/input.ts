@@ -1,100 +1,157 @@
 /**
- * Reading a client's bytes on demand: the socket stays paused except while the session waits for
- * more, so a client that pipelines (or floods) commands is read only as fast as they are
- * answered, and nothing piles up in memory beyond one socket read. Many pipelined commands in
- * one packet are taken one after another from the same buffer.
+ * The client's commands as framer.ts events, read from the socket on demand: the socket stays
+ * paused while the session works through the events of the bytes it has, and is read again only
+ * when they are used up and the socket's write buffer is below its limit (`drained`). A client
+ * that pipelines (or floods) commands is read only as fast as they are answered, a slow reader
+ * cannot make the server buffer responses, and nothing is kept beyond the framer's own bounded
+ * state: an idle connection holds no buffer.
  */
 import type net from 'node:net';
+import { Framer, type FramerEvent, type FramerLimits } from './framer.js';
 
-const EMPTY = Buffer.alloc(0);
-
-export class SocketInput {
-  private buf: Buffer = EMPTY;
-  private pos = 0;
+export class FramedInput {
+  private framer: Framer;
+  private queue: (FramerEvent | undefined)[] = [];
+  private at = 0;
+  private socket: net.Socket | undefined;
   private ended = false;
-  private wake: (() => void) | undefined;
+  /** A fatal framer error was handed out: nothing more is read. */
+  private finished = false;
+  /** Dropping an APPEND's literal that came where a line was expected (IDLE, AUTHENTICATE). */
+  private dropping = false;
+  private waiter: ((ev: FramerEvent | null) => void) | undefined;
 
-  constructor(private readonly socket: net.Socket) {
-    socket.pause();
-    socket.on('data', (d: Buffer) => {
-      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), d]) : d;
-      this.pos = 0;
-      socket.pause();
-      this.notify();
-    });
-    const end = () => {
-      this.ended = true;
-      this.notify();
-    };
-    socket.once('end', end);
-    socket.once('close', end);
-  }
-
-  /** Bytes received and not yet taken (STARTTLS drops them: RFC 9051 11.1). */
-  discard(): void {
-    this.buf = EMPTY;
-    this.pos = 0;
+  constructor(
+    socket: net.Socket,
+    private readonly limits: FramerLimits,
+    private readonly drained: () => Promise<void>,
+  ) {
+    this.framer = new Framer(limits);
+    this.attach(socket);
   }
 
   /**
-   * The next line including its CRLF (a bare LF ends it too); `null` when the client went away.
-   * A line longer than `max` gives `{ tooLong: true }` after skipping to its end.
+   * The next event; null when the client went away (or after a fatal error). Waiting costs one
+   * promise and its resolver (no chain of async frames): thousands of connections wait in IDLE.
    */
-  async line(max: number): Promise<Buffer | null | { tooLong: true }> {
-    let skipping = false;
-    for (;;) {
-      const i = this.buf.indexOf(0x0a, this.pos);
-      if (i >= 0) {
-        const line = this.buf.subarray(this.pos, i + 1);
-        this.advance(i + 1);
-        if (skipping || line.length > max) return { tooLong: true };
-        return line;
-      }
-      if (this.buf.length - this.pos > max) {
-        skipping = true;
-        this.advance(this.buf.length);
-      }
-      if (!(await this.more())) return null;
-    }
-  }
-
-  /** Exactly `n` bytes, or null when the client went away first. */
-  async bytes(n: number): Promise<Buffer | null> {
-    while (this.buf.length - this.pos < n) if (!(await this.more())) return null;
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.advance(this.pos + n);
-    return out;
-  }
-
-  /** Up to `n` bytes as they come (APPEND streams a literal in pieces); null when the client went away. */
-  async some(n: number): Promise<Buffer | null> {
-    if (this.buf.length - this.pos === 0 && !(await this.more())) return null;
-    const take = Math.min(n, this.buf.length - this.pos);
-    const out = this.buf.subarray(this.pos, this.pos + take);
-    this.advance(this.pos + take);
-    return out;
-  }
-
-  /** Consumed up to `pos`; an idle connection keeps no reference to its last packet. */
-  private advance(pos: number): void {
-    if (pos >= this.buf.length) {
-      this.buf = EMPTY;
-      this.pos = 0;
-    } else this.pos = pos;
-  }
-
-  private async more(): Promise<boolean> {
-    if (this.ended) return false;
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.socket.resume();
+  next(): Promise<FramerEvent | null> {
+    const ev = this.take();
+    if (ev !== undefined || this.finished || this.ended || !this.socket) return Promise.resolve(ev ?? null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.fill();
     });
-    return this.buf.length - this.pos > 0 || !this.ended;
   }
 
-  private notify(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+  /** The next event where a line that is not a command is awaited: an empty line counts. */
+  line(): Promise<FramerEvent | null> {
+    this.framer.lines = true;
+    return this.next();
+  }
+
+  /** The session sent `+ OK` for the literal announced by the last `continue`/`append` event. */
+  accept(): void {
+    this.enqueue(this.framer.accept());
+  }
+
+  /** The session answered that command instead: its literal never comes. */
+  refuse(): void {
+    this.enqueue(this.framer.refuse());
+  }
+
+  /** The literal of the `append` event just taken is dropped as it comes (not where an APPEND belongs). */
+  dropAppend(): void {
+    if (this.framer.awaiting) this.refuse();
+    else this.dropping = true;
+  }
+
+  /**
+   * STARTTLS: everything received so far is dropped (RFC 9051 11.1: no command sent in clear
+   * text before the handshake may be run inside TLS) and the socket is no longer read.
+   */
+  detach(): void {
+    const s = this.socket;
+    if (s) {
+      s.off('data', this.onData);
+      s.off('end', this.onEnd);
+      s.off('close', this.onEnd);
+    }
+    this.socket = undefined;
+    this.queue = [];
+    this.at = 0;
+    this.dropping = false;
+  }
+
+  /** Reads from `socket` (the TLS socket after STARTTLS) with a fresh framer. */
+  attach(socket: net.Socket): void {
+    this.detach();
+    this.framer = new Framer(this.limits);
+    this.ended = false;
+    this.socket = socket;
+    socket.pause();
+    socket.on('data', this.onData);
+    // `on`, not `once`: each fires once anyway, and once() would add a wrapper per connection.
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.socket?.pause();
+    this.enqueue(this.framer.push(chunk));
+    this.settle();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.settle();
+  };
+
+  private enqueue(events: FramerEvent[]): void {
+    if (events.length === 0) return;
+    if (this.queue.length === 0) this.queue = events;
+    else for (const e of events) this.queue.push(e);
+  }
+
+  /** The next queued event, dropping what dropAppend() asked for; undefined when none is queued. */
+  private take(): FramerEvent | undefined {
+    while (this.at < this.queue.length) {
+      const ev = this.queue[this.at]!;
+      // Consumed: no reference kept to the bytes it points into.
+      this.queue[this.at++] = undefined;
+      if (this.at === this.queue.length) {
+        this.queue = [];
+        this.at = 0;
+      }
+      if (this.dropping && (ev.type === 'literal-data' || ev.type === 'append-end')) {
+        if (ev.type === 'append-end') this.dropping = false;
+        continue;
+      }
+      if (ev.type === 'error') {
+        this.dropping = false;
+        if (ev.fatal) this.finished = true;
+      }
+      this.framer.lines = false;
+      return ev;
+    }
+    return undefined;
+  }
+
+  /** Reads the socket once its write buffer is below the limit (the waiter is served on data). */
+  private fill(): void {
+    void this.drained().then(() => {
+      if (this.waiter && !this.ended) this.socket?.resume();
+    });
+  }
+
+  private settle(): void {
+    const w = this.waiter;
+    if (!w) return;
+    const ev = this.take();
+    if (ev === undefined && !this.finished && !this.ended && this.socket) {
+      this.fill();
+      return;
+    }
+    this.waiter = undefined;
+    w(ev ?? null);
   }
 }

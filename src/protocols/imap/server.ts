@@ -1,19 +1,21 @@
 /**
  * The IMAP service on a socket from the daemon's Listener (accept, limits, implicit TLS are the
- * listener's): greeting, the read-dispatch loop, STARTTLS, idle timeouts, APPEND's streamed
- * literal. One command at a time: the next is not read before the previous one's reply is
- * written and the socket's write buffer is below `maxWriteBuffer` (a client that reads slowly
- * cannot make the server buffer without bound), so pipelined commands are answered in order.
+ * listener's): greeting, the loop over the framer's events (input.ts), STARTTLS, idle timeouts,
+ * APPEND's streamed literal. One command at a time: the next is not taken before the previous
+ * one's reply is written, and the socket is not read while its write buffer is over
+ * `maxWriteBuffer` (a client that reads slowly cannot make the server buffer without bound), so
+ * pipelined commands are answered in order.
  */
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../core/logger.js';
-import { readCommand, type ReadLimits } from './command-reader.js';
 import type { CommandContext, ImapServices } from './command.js';
 import { appendMessage } from './commands/append.js';
 import { Dispatcher } from './dispatcher.js';
-import { SocketInput } from './input.js';
+import { DEFAULT_LIMITS, type FramerEvent, type FramerLimits } from './framer.js';
+import { FramedInput } from './input.js';
 import { parseCommand } from './parser.js';
+import { bad, formatTagged, no } from './replies.js';
 import { ImapSession, type Connection, type Output } from './session.js';
 
 export interface ImapServerOptions {
@@ -32,6 +34,14 @@ export interface ImapServerOptions {
   log: Logger;
 }
 
+export interface ReadLimits {
+  maxLine: number;
+  /** A literal inside a command other than APPEND's message (a LOGIN password, a SEARCH string). */
+  maxLiteral: number;
+  /** The whole command, literals included. */
+  maxCommand: number;
+}
+
 /** A live connection as shutdown sees it. */
 interface Live {
   /** Waiting for the client (between commands, or in IDLE): can be ended at once. */
@@ -47,7 +57,18 @@ export class ImapServer {
   private readonly dispatcher = new Dispatcher();
   private readonly live = new Set<Live>();
 
-  constructor(private readonly opts: ImapServerOptions) {}
+  /** One set for every connection (each framer keeps a reference, not a copy). */
+  private readonly framerLimits: FramerLimits;
+
+  constructor(private readonly opts: ImapServerOptions) {
+    this.framerLimits = {
+      ...DEFAULT_LIMITS,
+      maxLineLength: opts.limits.maxLine,
+      maxLiteralSize: opts.limits.maxLiteral,
+      maxCommandSize: opts.limits.maxCommand,
+      maxAppendSize: opts.services.maxAppendSize,
+    };
+  }
 
   /**
    * Shutdown: sessions waiting for their client get `* BYE` and close now (RFC 9051 7.1.5);
@@ -65,7 +86,6 @@ export class ImapServer {
     const opts = this.opts;
     const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
     let current = socket;
-    let input = new SocketInput(socket);
     const out: Output = {
       write: (data) => {
         if (!current.destroyed && !current.writableEnded) current.write(data);
@@ -76,20 +96,27 @@ export class ImapServer {
       },
       abort: () => current.destroy(),
     };
+    const input = new FramedInput(socket, this.framerLimits, out.drained);
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {
       ip,
       canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
       nextLine: async () => {
         live.waiting = true;
-        const line = await input.line(opts.limits.maxLine).finally(() => (live.waiting = false));
-        if (line === null) return null;
-        if (!Buffer.isBuffer(line)) return Buffer.from('');
-        // Without its line end: the SASL response or DONE itself.
-        return line.subarray(0, line.length - (line.at(-2) === 0x0d ? 2 : 1));
+        const ev = await input.line().finally(() => (live.waiting = false));
+        if (ev === null) return null;
+        if (ev.type === 'command') return ev.frame.subarray(0, ev.frame.length - (ev.frame.at(-2) === 0x0d ? 2 : 1));
+        if (ev.type === 'error' && ev.fatal) {
+          out.write(`* BYE ${ev.message}\r\n`);
+          return null;
+        }
+        // Not a line (a literal announced, or refused): an invalid answer, with its literal dropped.
+        if (ev.type === 'continue') input.refuse();
+        if (ev.type === 'append') input.dropAppend();
+        return Buffer.alloc(0);
       },
       startTls: async () => {
-        input.discard();
+        input.detach();
         const secure = new tls.TLSSocket(current, { isServer: true, secureContext: opts.tlsContext!() });
         current = secure;
         adopt(secure);
@@ -104,7 +131,7 @@ export class ImapServer {
             reject(err);
           });
         });
-        input = new SocketInput(secure);
+        input.attach(secure);
         session.secure = true;
       },
     };
@@ -128,7 +155,7 @@ export class ImapServer {
     }
     let closing: string | undefined;
     /** BAD replies in a row. */
-    let bad = 0;
+    let badCount = 0;
     session.loginSession = services.login.open(ip, () => {
       log.info('closed: client banned after failed logins');
       out.write('* BYE Too many failed logins.\r\n');
@@ -151,38 +178,46 @@ export class ImapServer {
           break;
         }
         live.waiting = true;
-        const read = await readCommand(input, () => out.write('+ OK\r\n'), opts.limits, session.utf8).finally(() => (live.waiting = false));
-        if (read.kind === 'gone') break;
-        if (read.kind === 'fatal') {
-          out.write(`* BYE ${read.message}\r\n`);
-          break;
+        const ev = await input.next().finally(() => (live.waiting = false));
+        if (ev === null) break;
+        const ctx = (tag: string): CommandContext => ({ tag, session, services, log });
+        if (ev.type === 'continue') {
+          // A literal inside a command, within the limits (the framer refuses the others).
+          out.write('+ OK\r\n');
+          input.accept();
+          continue;
         }
-        if (read.kind === 'bad') {
-          out.write(read.tag ? `${read.tag} BAD ${read.message}\r\n` : `* BAD ${read.message}\r\n`);
-          if (++bad >= MAX_BAD_COMMANDS) {
+        if (ev.type === 'append') {
+          if (!(await appendMessage(ctx(ev.tag), ev, input))) break;
+          setTimeouts();
+          continue;
+        }
+        if (ev.type === 'error') {
+          out.write(errorLine(ev));
+          if (ev.fatal) {
+            out.write(`* BYE ${ev.message}\r\n`);
+            break;
+          }
+          if (++badCount >= MAX_BAD_COMMANDS) {
             closing = 'Too many invalid IMAP commands.';
             break;
           }
           continue;
         }
-        const ctx = (tag: string): CommandContext => ({ tag, session, services, log });
-        if (read.kind === 'append' || read.kind === 'append-bad') {
-          const ok = await appendMessage(ctx(read.kind === 'append' ? read.head.tag : read.tag ?? '*'), read, input);
-          if (!ok) break;
-          continue;
-        }
-        const parsed = parseCommand(read.frame, { utf8Accept: session.utf8 });
+        // APPEND's literal events are taken by appendMessage; none come here.
+        if (ev.type !== 'command') continue;
+        const parsed = parseCommand(ev.frame, { utf8Accept: session.utf8 });
         if (!parsed.ok) {
           out.write(parsed.tag ? `${parsed.tag} BAD ${parsed.message}\r\n` : `* BAD ${parsed.message}\r\n`);
-          if (++bad >= MAX_BAD_COMMANDS) {
+          if (++badCount >= MAX_BAD_COMMANDS) {
             closing = 'Too many invalid IMAP commands.';
             break;
           }
           continue;
         }
         const reply = await this.dispatcher.dispatch(ctx(parsed.tag), parsed.command);
-        if (reply.status !== 'BAD') bad = 0;
-        else if (++bad >= MAX_BAD_COMMANDS) {
+        if (reply.status !== 'BAD') badCount = 0;
+        else if (++badCount >= MAX_BAD_COMMANDS) {
           closing = 'Too many invalid IMAP commands.';
           break;
         }
@@ -210,6 +245,13 @@ export class ImapServer {
       }
     }
   }
+}
+
+/** The reply to a command the framer refused: APPEND's message over the limit is `NO [TOOBIG]`. */
+function errorLine(ev: Extract<FramerEvent, { type: 'error' }>): string {
+  if (ev.tag === undefined) return `* BAD ${ev.message}\r\n`;
+  if (ev.tooBig && / APPEND: /.test(ev.message)) return formatTagged(ev.tag, no('Mail too big', 'TOOBIG'));
+  return formatTagged(ev.tag, bad(ev.message));
 }
 
 /** Resolves once the socket's write buffer is at most `limit` bytes (or the socket is gone). */

@@ -42,6 +42,14 @@ describe('framer: lines and pipelining', () => {
     expect(show(feed(f, '\r\n\na NOOP\n'))).toEqual([{ command: 'a NOOP\n' }]);
   });
 
+  it('gives an empty line as one while `lines` is set (an empty SASL response)', () => {
+    const f = new Framer();
+    f.lines = true;
+    expect(show(feed(f, '\r\n'))).toEqual([{ command: '\r\n' }]);
+    f.lines = false;
+    expect(show(feed(f, '\r\na NOOP\r\n'))).toEqual([{ command: 'a NOOP\r\n' }]);
+  });
+
   it('does not copy a partial line more than once per piece and keeps it across pushes', () => {
     const f = new Framer();
     expect(f.push(b('a NO'))).toEqual([]);

@@ -78,7 +78,7 @@ describe('IMAP APPEND: streamed literal, limits, and nothing left by a client th
     const before = await st();
     // announced 17 bytes, sent 21: "e\r\n" follows the literal where CRLF must be
     c.send('a APPEND INBOX {17+}\r\nSubject: one\r\n\r\none\r\n');
-    expect(await c.until('a')).toEqual(['a BAD Error in IMAP command APPEND: Invalid arguments.']);
+    expect(await c.until('a')).toEqual(['a BAD Error in IMAP command APPEND: Invalid arguments']);
     expect(await st()).toBe(before);
     c.close();
   });

@@ -1,44 +1,38 @@
 /**
  * APPEND (RFC 9051 6.3.12, APPENDUID of RFC 4315 3): not a dispatched command, as its message
- * literal is streamed from the socket into Mailbox.append instead of being read whole. The size
- * is checked before the client is told to send (`+`); a client that goes away mid-literal (or
- * sends something after it that is not the command's end) leaves nothing stored: the store's
+ * literal is streamed from the framer's `literal-data` events into Mailbox.append instead of
+ * being read whole, each piece handed on only once the store has taken the previous ones. The
+ * size is checked before the client is told to send (`+`); a client that goes away mid-literal
+ * (or sends something after it that is not the command's end) leaves nothing stored: the store's
  * write is aborted and its tmp/ file removed.
  */
 import { PassThrough } from 'node:stream';
 import { NotFound } from '../../../core/errors.js';
 import type { CommandContext } from '../command.js';
-import type { ReadResult } from '../command-reader.js';
-import type { SocketInput } from '../input.js';
+import type { FramerEvent } from '../framer.js';
+import type { FramedInput } from '../input.js';
+import { parseAppendHead } from '../parser.js';
 import { bad, errorReply, formatTagged, no, ok, type Reply } from '../replies.js';
 
-type AppendRead = Extract<ReadResult, { kind: 'append' | 'append-bad' }>;
+export type AppendEvent = Extract<FramerEvent, { type: 'append' }>;
 
 const CHUNK = 64 * 1024;
 
 /** Handles one APPEND; false when the connection must close (the client went away or cannot be followed). */
-export async function appendMessage(ctx: CommandContext, read: AppendRead, input: SocketInput): Promise<boolean> {
+export async function appendMessage(ctx: CommandContext, ev: AppendEvent, input: FramedInput): Promise<boolean> {
   const { session } = ctx;
-  const literal = read.kind === 'append' ? read.head.literal : read.literal;
-  const refuse = async (reply: Reply): Promise<boolean> => {
-    // A synchronizing literal was never sent; a LITERAL+ one is on its way and is skipped.
-    if (literal.nonSync) {
-      if (literal.size > ctx.services.maxAppendSize * 2 + CHUNK) {
-        session.out.write(`* BYE Too long argument.\r\n`);
-        return false;
-      }
-      if (!(await skip(input, literal.size))) return false;
-      await input.line(1024);
-    }
-    session.out.write(formatTagged(ctx.tag, reply));
-    return true;
-  };
-  if (read.kind === 'append-bad') return refuse(bad(read.message));
-  if (session.state !== 'authenticated' && session.state !== 'selected') return refuse(bad('Command not allowed before login.'));
-  const head = read.head;
-  if (literal.size > ctx.services.maxAppendSize) return refuse(no('Mail too big', 'TOOBIG'));
-  if (literal.size === 0) return refuse(no('Can\'t save a zero byte message.'));
-  if (!literal.nonSync) session.out.write('+ OK\r\n');
+  const parsed = parseAppendHead(ev.head, { utf8Accept: session.utf8 });
+  let refusal: Reply | undefined;
+  if (!parsed.ok) refusal = bad(parsed.message);
+  else if (session.state !== 'authenticated' && session.state !== 'selected') refusal = bad('Command not allowed before login.');
+  else if (ev.size > ctx.services.maxAppendSize) refusal = no('Mail too big', 'TOOBIG');
+  else if (ev.size === 0) refusal = no('Can\'t save a zero byte message.');
+  if (refusal || !parsed.ok) return refuse(ctx, ev, input, refusal!);
+  const head = parsed.head;
+  if (!ev.nonSync) {
+    session.out.write('+ OK\r\n');
+    input.accept();
+  }
   const body = new PassThrough({ highWaterMark: CHUNK });
   // Aborting (destroy with an error) must never become an unhandled 'error' event, whatever the
   // store's reader has done with the stream by then: the store learns of it from its own read.
@@ -50,25 +44,21 @@ export async function appendMessage(ctx: CommandContext, read: AppendRead, input
       failure = err;
       return null;
     });
-  let remaining = literal.size;
-  while (remaining > 0) {
-    const chunk = await input.some(Math.min(remaining, CHUNK));
-    if (chunk === null) {
-      body.destroy(new Error('client went away mid-APPEND'));
-      await stored;
+  for (;;) {
+    const e = await input.next();
+    if (e?.type === 'literal-data') {
+      if (failure === undefined && !body.write(e.data)) await Promise.race([new Promise((r) => body.once('drain', r)), stored]);
+      continue;
+    }
+    if (e?.type === 'append-end') break;
+    // Gone, or the literal was not followed by the command's end (RFC 9051 6.3.12).
+    body.destroy(new Error('APPEND cut off'));
+    await stored;
+    if (e?.type !== 'error' || e.fatal) {
+      if (e?.type === 'error') session.out.write(`* BYE ${e.message}\r\n`);
       return false;
     }
-    remaining -= chunk.length;
-    if (failure === undefined && !body.write(chunk)) {
-      await Promise.race([new Promise((r) => body.once('drain', r)), stored]);
-    }
-  }
-  const rest = await input.line(8192);
-  if (rest === null || !Buffer.isBuffer(rest) || rest.toString('latin1').trim() !== '') {
-    body.destroy(new Error('APPEND not ended by CRLF'));
-    await stored;
-    if (rest === null) return false;
-    session.out.write(formatTagged(ctx.tag, bad('Error in IMAP command APPEND: Invalid arguments.')));
+    session.out.write(formatTagged(ctx.tag, bad(e.message)));
     return true;
   }
   body.end();
@@ -82,12 +72,26 @@ export async function appendMessage(ctx: CommandContext, read: AppendRead, input
   return true;
 }
 
-async function skip(input: SocketInput, n: number): Promise<boolean> {
-  let left = n;
-  while (left > 0) {
-    const c = await input.some(Math.min(left, CHUNK));
-    if (c === null) return false;
-    left -= c.length;
+/**
+ * A synchronizing literal is never sent (the client had no `+`); a LITERAL+ one is on its way
+ * (RFC 7888 4) and is read and dropped before the answer.
+ */
+async function refuse(ctx: CommandContext, ev: AppendEvent, input: FramedInput, reply: Reply): Promise<boolean> {
+  if (!ev.nonSync) {
+    input.refuse();
+    ctx.session.out.write(formatTagged(ctx.tag, reply));
+    return true;
   }
-  return true;
+  for (;;) {
+    const e = await input.next();
+    if (e?.type === 'literal-data') continue;
+    if (e === null) return false;
+    if (e.type === 'error' && e.fatal) {
+      ctx.session.out.write(`* BYE ${e.message}\r\n`);
+      return false;
+    }
+    // The command's end, or garbage after the literal: either way this command is answered.
+    ctx.session.out.write(formatTagged(ctx.tag, reply));
+    return true;
+  }
 }

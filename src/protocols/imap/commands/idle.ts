@@ -1,5 +1,6 @@
 import { AUTHENTICATED, type CommandSpec } from '../command.js';
 import { idle as runIdle } from '../idle.js';
+import { isIdleDone } from '../parser.js';
 import { bad, ok } from '../replies.js';
 
 /** RFC 9051 6.3.13 */
@@ -10,7 +11,7 @@ export const idle: CommandSpec<'IDLE'> = {
     session.out.write('+ idling\r\n');
     const line = await runIdle(session);
     if (line === null) return bad('Connection closed.');
-    if (line.toString('latin1').trim().toUpperCase() !== 'DONE') return bad('Expected DONE.');
+    if (!isIdleDone(line)) return bad('Expected DONE.');
     return ok('Idle completed.');
   },
 };
