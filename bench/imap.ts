@@ -215,6 +215,8 @@ async function main(): Promise<void> {
       usersFile, domain: DOMAIN, certFile: cert,
       imapSection: { login_without_tls: true },
       smtpSection: {},
+      // TSMAIL_CPU_PROF=DIR: a V8 CPU profile of the daemon, written to DIR when it stops.
+      ...(process.env.TSMAIL_CPU_PROF ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.TSMAIL_CPU_PROF)}`] } : {}),
     });
     defer(async () => void (await ts.stop()));
     console.log(`tsmail: ${ts.mode}; imap + imaps listeners, passwd-file, plaintext LOGIN allowed on 143 (as Dovecot's disable_plaintext_auth = no below)`);

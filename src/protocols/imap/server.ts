@@ -14,7 +14,8 @@ import { appendMessage } from './commands/append.js';
 import { Dispatcher } from './dispatcher.js';
 import { SocketInput } from './input.js';
 import { parseCommand } from './parser.js';
-import { ImapSession, type Connection, type Output } from './session.js';
+import { SocketOutput } from './output.js';
+import { ImapSession, type Connection } from './session.js';
 
 export interface ImapServerOptions {
   services: ImapServices;
@@ -66,16 +67,8 @@ export class ImapServer {
     const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
     let current = socket;
     let input = new SocketInput(socket);
-    const out: Output = {
-      write: (data) => {
-        if (!current.destroyed && !current.writableEnded) current.write(data);
-      },
-      drained: () => waitDrained(() => current, opts.limits.maxWriteBuffer),
-      get closed() {
-        return current.destroyed;
-      },
-      abort: () => current.destroy(),
-    };
+    SocketOutput.noDelay(socket);
+    const out = new SocketOutput(() => current, opts.limits.maxWriteBuffer);
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {
       ip,
@@ -89,6 +82,7 @@ export class ImapServer {
         return line.subarray(0, line.length - (line.at(-2) === 0x0d ? 2 : 1));
       },
       startTls: async () => {
+        out.flush();
         input.discard();
         const secure = new tls.TLSSocket(current, { isServer: true, secureContext: opts.tlsContext!() });
         current = secure;
@@ -114,7 +108,7 @@ export class ImapServer {
       stopping: false,
       bye: () => {
         out.write('* BYE Server shutting down.\r\n');
-        current.end();
+        out.end();
         setTimeout(() => current.destroy(), 1000).unref();
       },
     };
@@ -132,12 +126,12 @@ export class ImapServer {
     session.loginSession = services.login.open(ip, () => {
       log.info('closed: client banned after failed logins');
       out.write('* BYE Too many failed logins.\r\n');
-      current.destroy();
+      out.abort();
     });
     const setTimeouts = () => current.setTimeout(session.state === 'not-authenticated' ? opts.timeouts.preAuth : opts.timeouts.authenticated);
     const onTimeout = () => {
       out.write('* BYE Disconnected for inactivity.\r\n');
-      current.end();
+      out.end();
       setTimeout(() => current.destroy(), 1000).unref();
     };
     socket.on('timeout', onTimeout);
@@ -205,25 +199,9 @@ export class ImapServer {
       if (closing) out.write(`* BYE ${closing}\r\n`);
       await session.end();
       if (!current.destroyed) {
-        current.end();
+        out.end();
         setTimeout(() => current.destroy(), 5000).unref();
       }
     }
   }
 }
-
-/** Resolves once the socket's write buffer is at most `limit` bytes (or the socket is gone). */
-function waitDrained(socket: () => net.Socket, limit: number): Promise<void> {
-  const s = socket();
-  if (s.destroyed || s.writableLength <= limit) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
-}
-
