@@ -75,43 +75,51 @@ class CrlfFileReader extends Readable {
   }
 
   override _read(): void {
-    if (this.fd === undefined) return;
-    // Each file byte gives at least one output byte: no need to read past what the range needs.
-    const want = Math.max(1, Math.min(CHUNK, this.until - this.outPos));
-    const buf = Buffer.allocUnsafe(want);
-    let bytesRead: number;
-    try {
-      bytesRead = readSync(this.fd, buf, 0, want, this.filePos);
-    } catch (err) {
-      this.destroy(new TempFailure('cannot read message', err));
-      return;
-    }
-    this.filePos += bytesRead;
-    const out = this.convert(buf.subarray(0, bytesRead));
-    if (out.length > 0) this.push(out);
-    if (bytesRead < want || this.outPos >= this.until) {
-      this.closeFd();
-      this.push(null);
+    // Bytes before the range give no output: read on until something can be pushed.
+    for (;;) {
+      if (this.fd === undefined) return;
+      // Each file byte gives at least one output byte: no need to read past what the range needs.
+      const want = Math.max(1, Math.min(CHUNK, this.until - this.outPos));
+      const buf = Buffer.allocUnsafe(want);
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(this.fd, buf, 0, want, this.filePos);
+      } catch (err) {
+        this.destroy(new TempFailure('cannot read message', err));
+        return;
+      }
+      this.filePos += bytesRead;
+      const out = this.convert(buf.subarray(0, bytesRead));
+      if (out.length > 0) this.push(out);
+      if (bytesRead < want || this.outPos >= this.until) {
+        this.closeFd();
+        this.push(null);
+        return;
+      }
+      if (out.length > 0) return;
     }
   }
 
   /** LF → CRLF, cut to the range. */
   private convert(chunk: Buffer): Buffer {
     let extra = 0;
-    let prev = this.prevCr;
+    const prev = this.prevCr;
     for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) {
       if (!(i > 0 ? chunk[i - 1] === 0x0d : prev)) extra++;
     }
     let out = chunk;
     if (extra > 0) {
+      // Copies the runs between bare LFs (native copies, not a JS loop over every byte).
       out = Buffer.allocUnsafe(chunk.length + extra);
       let n = 0;
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i]!;
-        if (b === 0x0a && !prev) out[n++] = 0x0d;
-        out[n++] = b;
-        prev = b === 0x0d;
+      let from = 0;
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) {
+        if (i > 0 ? chunk[i - 1] === 0x0d : prev) continue;
+        n += chunk.copy(out, n, from, i);
+        out[n++] = 0x0d;
+        from = i;
       }
+      chunk.copy(out, n, from);
     }
     if (chunk.length > 0) this.prevCr = chunk[chunk.length - 1] === 0x0d;
     const from = this.outPos;

@@ -12,6 +12,7 @@ import type { Folder, MessageMeta } from '../../../mailstore/types.js';
 import { imapDate } from '../encoder.js';
 import type { BodySection, FetchItem } from '../types.js';
 import { MessageView, type CachedItem } from './message-view.js';
+import { stopReading } from './mime-tree.js';
 import { applyPartial, filterHeader, sectionName, sectionSource, type ByteRange } from './sections.js';
 
 export interface RenderOptions {
@@ -110,12 +111,16 @@ async function* streamRange(folder: Folder, uid: number, range: ByteRange, faile
   let sent = 0;
   if (length > 0) {
     try {
-      for await (const chunk of await folder.read(uid, range)) {
+      const source = await folder.read(uid, range);
+      for await (const chunk of source) {
         const b = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
         const piece = withoutNul(b.subarray(0, length - sent));
         sent += piece.length;
         if (piece.length > 0) yield piece;
-        if (sent >= length) break;
+        if (sent >= length) {
+          stopReading(source);
+          break;
+        }
       }
     } catch (err) {
       failed.error ??= err;
