@@ -87,6 +87,8 @@ export class ImapClient {
     const done = new Promise<ImapReply>((resolve, reject) => {
       this.pending = { tag, keep: false, resolve, reject, start: this.buf.length };
     });
+    // Closing the connection while idle rejects it: not an unhandled rejection when nobody asked.
+    done.catch(() => {});
     this.socket.write(`${tag} IDLE\r\n`);
     await cont;
     return {
