@@ -44,6 +44,9 @@ export class ImapClient {
       socket.once(secure ? 'secureConnect' : 'connect', resolve);
       socket.once('error', reject);
     });
+    // APPEND writes its literal and the closing CRLF separately: with Nagle on, the CRLF would
+    // wait ~40 ms for the server's delayed ACK, and every server would be measured at that pace.
+    socket.setNoDelay(true);
     const c = new ImapClient(socket);
     c.greeting = await new Promise<string>((resolve) => {
       c.greetingWaiter = resolve;
@@ -84,6 +87,8 @@ export class ImapClient {
     const done = new Promise<ImapReply>((resolve, reject) => {
       this.pending = { tag, keep: false, resolve, reject, start: this.buf.length };
     });
+    // Closing the connection while idle rejects it: not an unhandled rejection when nobody asked.
+    done.catch(() => {});
     this.socket.write(`${tag} IDLE\r\n`);
     await cont;
     return {

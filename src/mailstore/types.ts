@@ -87,6 +87,14 @@ export interface Folder {
   /** IMAP4rev1 \Recent: whether this session is the one that first saw the message. */
   isRecent(uid: number): boolean;
   /**
+   * Keywords set on at least one message of the view (SELECT's FLAGS), and the sequence number
+   * of the first message without \Seen (0: none), computed from the store's own columns rather
+   * than a meta() object per message: SELECT of a 100,000-message folder needs both. Optional:
+   * without them the session works them out through meta().
+   */
+  keywordsInUse?(): string[];
+  firstUnseen?(): number;
+  /**
    * Per-message data derived from the (immutable) message file, e.g. the IMAP ENVELOPE and
    * BODYSTRUCTURE strings, kept in the folder's index and shared by every session, so a big
    * folder is parsed once and not once per client (Dovecot's dovecot.index.cache).

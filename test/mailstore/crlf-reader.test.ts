@@ -44,3 +44,28 @@ describe.skipIf(!available.ok)('CRLF reader on a file Dovecot wrote', () => {
     }
   });
 });
+
+describe('CRLF reader on files bigger than one read', () => {
+  it('serves every range of a file with bare LFs, CRLFs and lone CRs across read boundaries, and a missing file as NotFound', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp('/tmp/crlf-reader-');
+    try {
+      // Lines of varying length so LFs (and a CR before an LF) fall on the 64 KB read boundaries.
+      let stored = '';
+      for (let i = 0; stored.length < 300_000; i++) stored += `${'x'.repeat(i % 97)}${i % 5 === 0 ? '\r' : ''}${i % 7 === 0 ? '\r\n' : '\n'}`;
+      const file = path.join(dir, 'm');
+      await writeFile(file, stored, 'latin1');
+      const expected = stored.replace(/\r?\n/g, '\r\n');
+      const whole = await served(file);
+      expect(whole.length).toBe(expected.length);
+      expect(whole === expected).toBe(true);
+      for (const [start, end] of [[0, 1], [65_530, 65_545], [100_000, 200_000], [expected.length - 3, undefined], [250_000, expected.length + 10]] as const) {
+        const got = await served(file, end === undefined ? { start } : { start, end });
+        expect(got === expected.slice(start, end), `${start}..${end}`).toBe(true);
+      }
+      await expect(openCrlf(path.join(dir, 'gone'))).rejects.toThrow(/gone/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

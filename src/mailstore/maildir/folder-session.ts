@@ -5,7 +5,7 @@ import type { Folder, FolderChanges, FolderStatus, FlagMode, MessageMeta } from 
 import { formatFlags, parseFlags, withInfo } from './filename.js';
 import { keywordLetters, lettersToImapFlags, splitImapFlags } from './flag-codec.js';
 import type { FolderState, MessageFile } from './folder-state.js';
-import { BIT_DELETED } from './message-table.js';
+import { BIT_DELETED, BIT_SEEN } from './message-table.js';
 import { addKeywords } from './keywords-update.js';
 import { openCrlf } from './crlf-reader.js';
 import { fsyncDir } from '../../core/atomic-file.js';
@@ -132,6 +132,37 @@ export class MaildirFolder implements Folder {
 
   meta(uid: number): MessageMeta | undefined {
     return this.state.meta(uid);
+  }
+
+  /** Table index of message `seq` of the view (-1: gone): the same index while nothing changed. */
+  private indexAt(seq: number): number {
+    const t = this.state.table;
+    const uid = this.view[seq - 1]!;
+    return seq - 1 < t.length && t.uids[seq - 1] === uid ? seq - 1 : t.indexOf(uid);
+  }
+
+  keywordsInUse(): string[] {
+    const t = this.state.table;
+    let bits = 0;
+    for (let seq = 1; seq <= this.view.length; seq++) {
+      const i = this.indexAt(seq);
+      if (i >= 0) bits |= t.kw[i]!;
+    }
+    const out: string[] = [];
+    for (let n = 0; bits !== 0; n++, bits >>>= 1) {
+      const name = bits & 1 ? this.state.keywords[n] : undefined;
+      if (name !== undefined) out.push(name);
+    }
+    return out;
+  }
+
+  firstUnseen(): number {
+    const t = this.state.table;
+    for (let seq = 1; seq <= this.view.length; seq++) {
+      const i = this.indexAt(seq);
+      if (i >= 0 && !(t.sys[i]! & BIT_SEEN)) return seq;
+    }
+    return 0;
   }
 
   cacheGet(uid: number, key: string): string | undefined {

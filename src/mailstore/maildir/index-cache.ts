@@ -101,10 +101,18 @@ function parse(buf: Buffer, table: MessageTable): IndexHeader | undefined {
     for (let j = start; j < nl && k < 9; j++) if (buf[j] === 0x09) f[k++] = j + 1;
     if (k !== 8) return undefined;
     f[8] = nl + 1;
-    const field = (n: number) => buf.toString('latin1', f[n]!, f[n + 1]! - 1);
-    const uid = Number(field(0));
-    const sub = field(1);
-    if (!(uid > prev) || !Number.isInteger(uid) || (sub !== 'new' && sub !== 'cur')) return undefined;
+    // Numbers straight from the bytes: no string, array or closure per field (a 100,000-line
+    // index is read at every first SELECT of the folder).
+    const num = (n: number) => {
+      const d = digits(buf, f[n]!, f[n + 1]! - 1);
+      if (d >= 0) return d;
+      // Not plain digits (an mtime with a fraction): as Number() reads it, -1 if not a number.
+      const x = Number(buf.toString('latin1', f[n]!, f[n + 1]! - 1));
+      return Number.isFinite(x) && x >= 0 ? x : -1;
+    };
+    const uid = num(0);
+    const sub = subAt(buf, f[1]!, f[2]! - 1);
+    if (!(uid > prev) || !Number.isInteger(uid) || sub === undefined) return undefined;
     prev = uid;
     // Base and file name straight from the buffer: each its own string (a slice of one would
     // keep the whole name, or the whole file, alive).
@@ -112,12 +120,39 @@ function parse(buf: Buffer, table: MessageTable): IndexHeader | undefined {
     const fileEnd = f[3]! - 1;
     const file = buf.toString('utf8', f[2]!, fileEnd);
     const base = colon >= 0 && colon < fileEnd ? buf.toString('utf8', f[2]!, colon) : file;
-    const nums = [field(3), field(4), field(5), field(7)].map(Number);
-    if (nums.some((x) => !Number.isFinite(x) || x < 0)) return undefined;
-    const i = table.insert({ uid, base, sub, file, size: nums[0]!, vsize: nums[1]!, mtimeMs: nums[2]!, modseq: BigInt(field(6)) });
-    table.cacheHeads[i] = nums[3]!;
+    const size = num(3);
+    const vsize = num(4);
+    const mtimeMs = num(5);
+    const head = num(7);
+    const small = num(6);
+    if (size < 0 || vsize < 0 || mtimeMs < 0 || head < 0) return undefined;
+    // A modseq past 2^53 (never in practice) or not plain digits goes through BigInt's own parser.
+    const modseq = Number.isSafeInteger(small) && small >= 0 ? BigInt(small) : BigInt(buf.toString('latin1', f[6]!, f[7]! - 1));
+    const i = table.insert({ uid, base, sub, file, size, vsize, mtimeMs, modseq });
+    table.cacheHeads[i] = head;
   }
   return { uidValidity: Number(validity), uidNext: Number(next), highestModseq: BigInt(modseq), dirSignature: dirSig, uidlistSignature: uidlistSig, cache };
+}
+
+/**
+ * The decimal number in buf[from, to), or -1 when it is not plain digits (empty, a sign, a
+ * fraction). Past 2^53 the value is not exact: the modseq is then read again as BigInt.
+ */
+function digits(buf: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > 20) return -1;
+  let n = 0;
+  for (let j = from; j < to; j++) {
+    const c = buf[j]! - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function subAt(buf: Buffer, from: number, to: number): 'new' | 'cur' | undefined {
+  if (to - from !== 3) return undefined;
+  const s = buf.toString('latin1', from, to);
+  return s === 'new' || s === 'cur' ? s : undefined;
 }
 
 export async function writeIndex(dir: string, snap: IndexSnapshot): Promise<void> {

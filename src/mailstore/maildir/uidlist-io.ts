@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -19,7 +20,15 @@ export async function readUidlist(dir: string, log: Logger): Promise<Uidlist | u
   return result.uidlist;
 }
 
-/** Identity of a small file, to notice changes by other processes without reading it. */
+/**
+ * Identity of a small file, to notice changes by other processes without reading it. Taken at
+ * every folder sync (every command): a direct stat(), see signatureOf in scan.ts.
+ */
 export async function fileSignature(file: string): Promise<string> {
-  return stat(file, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}`, () => 'none');
+  try {
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.size}:${s.mtimeNs}` : 'none';
+  } catch {
+    return 'none';
+  }
 }

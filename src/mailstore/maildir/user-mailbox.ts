@@ -53,7 +53,14 @@ export class MaildirMailbox implements Mailbox, FolderHost {
     await box.makeFolderDirs(root, false);
     for (const f of deps.specialUse) {
       if (!(await box.exists(f.name))) {
-        await box.create(f.name);
+        try {
+          await box.create(f.name);
+        } catch (err) {
+          // Another login of the same user (a client opening several connections at once)
+          // created it between our look and our create: that login subscribes it.
+          if (await box.exists(f.name)) continue;
+          throw err;
+        }
         await box.subscribe(f.name, true);
       }
     }

@@ -15,8 +15,9 @@ import { Dispatcher } from './dispatcher.js';
 import { DEFAULT_LIMITS, type FramerEvent, type FramerLimits } from './framer.js';
 import { FramedInput } from './input.js';
 import { parseCommand } from './parser.js';
+import { SocketOutput } from './output.js';
 import { bad, formatTagged, no } from './replies.js';
-import { ImapSession, type Connection, type Output } from './session.js';
+import { ImapSession, type Connection } from './session.js';
 
 export interface ImapServerOptions {
   services: ImapServices;
@@ -86,17 +87,9 @@ export class ImapServer {
     const opts = this.opts;
     const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
     let current = socket;
-    const out: Output = {
-      write: (data) => {
-        if (!current.destroyed && !current.writableEnded) current.write(data);
-      },
-      drained: () => waitDrained(() => current, opts.limits.maxWriteBuffer),
-      get closed() {
-        return current.destroyed;
-      },
-      abort: () => current.destroy(),
-    };
-    const input = new FramedInput(socket, this.framerLimits, out.drained);
+    SocketOutput.noDelay(socket);
+    const out = new SocketOutput(() => current, opts.limits.maxWriteBuffer);
+    const input = new FramedInput(socket, this.framerLimits, () => out.drained());
     const ip = socket.remoteAddress ?? '';
     const conn: Connection = {
       ip,
@@ -116,6 +109,7 @@ export class ImapServer {
         return Buffer.alloc(0);
       },
       startTls: async () => {
+        out.flush();
         input.detach();
         const secure = new tls.TLSSocket(current, { isServer: true, secureContext: opts.tlsContext!() });
         current = secure;
@@ -141,7 +135,7 @@ export class ImapServer {
       stopping: false,
       bye: () => {
         out.write('* BYE Server shutting down.\r\n');
-        current.end();
+        out.end();
         setTimeout(() => current.destroy(), 1000).unref();
       },
     };
@@ -159,12 +153,12 @@ export class ImapServer {
     session.loginSession = services.login.open(ip, () => {
       log.info('closed: client banned after failed logins');
       out.write('* BYE Too many failed logins.\r\n');
-      current.destroy();
+      out.abort();
     });
     const setTimeouts = () => current.setTimeout(session.state === 'not-authenticated' ? opts.timeouts.preAuth : opts.timeouts.authenticated);
     const onTimeout = () => {
       out.write('* BYE Disconnected for inactivity.\r\n');
-      current.end();
+      out.end();
       setTimeout(() => current.destroy(), 1000).unref();
     };
     socket.on('timeout', onTimeout);
@@ -240,7 +234,7 @@ export class ImapServer {
       if (closing) out.write(`* BYE ${closing}\r\n`);
       await session.end();
       if (!current.destroyed) {
-        current.end();
+        out.end();
         setTimeout(() => current.destroy(), 5000).unref();
       }
     }
@@ -253,19 +247,3 @@ function errorLine(ev: Extract<FramerEvent, { type: 'error' }>): string {
   if (ev.tooBig && / APPEND: /.test(ev.message)) return formatTagged(ev.tag, no('Mail too big', 'TOOBIG'));
   return formatTagged(ev.tag, bad(ev.message));
 }
-
-/** Resolves once the socket's write buffer is at most `limit` bytes (or the socket is gone). */
-function waitDrained(socket: () => net.Socket, limit: number): Promise<void> {
-  const s = socket();
-  if (s.destroyed || s.writableLength <= limit) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
-}
-

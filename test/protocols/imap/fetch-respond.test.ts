@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { MaildirStore } from '../../../src/mailstore/maildir/store.js';
 import type { Folder, Mailbox } from '../../../src/mailstore/types.js';
 import { cacheKey } from '../../../src/protocols/imap/fetch/message-view.js';
-import { renderFetch } from '../../../src/protocols/imap/fetch/respond.js';
+import { allSmall, renderFetch, renderSmall } from '../../../src/protocols/imap/fetch/respond.js';
 import type { FetchItem } from '../../../src/protocols/imap/types.js';
 import { readAll } from '../../helpers/child.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -32,6 +32,28 @@ describe('renderFetch', () => {
   });
 
   const render = async (items: FetchItem[], includeModseq = false) => (await readAll(renderFetch(folder, 1, uid, items, { utf8: false, includeModseq }))).toString('latin1');
+
+  it('renderSmall gives what renderFetch gives for items without a file or cache', async () => {
+    const lists: FetchItem[][] = [
+      [{ kind: 'UID' }, { kind: 'FLAGS' }],
+      [{ kind: 'RFC822.SIZE' }, { kind: 'FLAGS' }, { kind: 'UID' }, { kind: 'INTERNALDATE' }, { kind: 'FLAGS' }],
+      [{ kind: 'MODSEQ' }, { kind: 'UID' }],
+    ];
+    for (const items of lists) {
+      expect(allSmall(items)).toBe(true);
+      for (const includeModseq of [false, true]) {
+        expect(renderSmall(folder, 1, uid, items, { utf8: false, includeModseq })!.toString('latin1')).toBe(await render(items, includeModseq));
+      }
+    }
+    // ENVELOPE / BODYSTRUCTURE: null until cached, then the same bytes as renderFetch.
+    const env: FetchItem[] = [{ kind: 'ENVELOPE' }, { kind: 'UID' }, { kind: 'BODYSTRUCTURE' }];
+    expect(allSmall(env)).toBe(true);
+    expect(renderSmall(folder, 1, uid, env, { utf8: false, includeModseq: false })).toBeNull();
+    const full = await render(env);
+    expect(renderSmall(folder, 1, uid, env, { utf8: false, includeModseq: false })!.toString('latin1')).toBe(full);
+    expect(allSmall([{ kind: 'UID' }, { kind: 'BODY[]', section: { part: [], peek: true } }])).toBe(false);
+    expect(renderSmall(folder, 1, uid + 1000, [{ kind: 'UID' }], { utf8: false, includeModseq: false })).toBeUndefined();
+  });
 
   it('writes flags in Dovecot order with keywords last, and UID/RFC822.SIZE/MODSEQ', async () => {
     const out = await render([{ kind: 'RFC822.SIZE' }, { kind: 'FLAGS' }, { kind: 'UID' }], true);

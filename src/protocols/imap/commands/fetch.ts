@@ -1,5 +1,5 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { renderFetch } from '../fetch/respond.js';
+import { allSmall, renderFetch, smallRenderer } from '../fetch/respond.js';
 import { InvalidMessageSet, namedSeqs } from '../messages.js';
 import { bad, no, ok } from '../replies.js';
 import { withoutRecent } from '../selected.js';
@@ -52,7 +52,21 @@ export const fetch: CommandSpec<'FETCH'> = {
     const opts = { utf8: session.utf8, includeModseq: session.condstore };
     const view = session.rev2 ? withoutRecent(f) : f;
     let gone = 0;
+    // UID, FLAGS, sizes, dates, MODSEQ and cached ENVELOPE/BODY/BODYSTRUCTURE: rendered at once,
+    // without a generator per message (FETCH 1:* over a big folder).
+    const small = allSmall(items) && allSmall(withFlags) ? { plain: smallRenderer(items, opts), withFlags: smallRenderer(withFlags, opts) } : undefined;
     for (const seq of seqs) {
+      if (small) {
+        const uid = f.uidAt(seq);
+        const text = (seen.has(uid) ? small.withFlags : small.plain)(view, seq, uid);
+        if (text !== null) {
+          if (text === undefined) gone++;
+          else session.out.write(text);
+          await session.out.drained();
+          if (session.out.closed) break;
+          continue;
+        }
+      }
       const uid = f.uidAt(seq);
       let wrote = false;
       try {

@@ -31,17 +31,25 @@ export const select: CommandSpec<'SELECT' | 'EXAMINE'> = {
     session.selected = new SelectedMailbox(folder, cmd.mailbox, readOnly);
     session.state = 'selected';
     const status = folder.status();
-    let wantUnseen = !session.rev2 && status.unseen > 0;
-    const keywords = new Set<string>();
-    let firstUnseen = 0;
+    const wantUnseen = !session.rev2 && status.unseen > 0;
     const count = folder.count();
-    for (let seq = 1; seq <= count; seq++) {
-      const m = folder.meta(folder.uidAt(seq));
-      if (!m) continue;
-      for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
-      if (wantUnseen && !m.flags.includes('\\Seen')) {
-        firstUnseen = seq;
-        wantUnseen = false;
+    let keywords: Set<string>;
+    let firstUnseen = 0;
+    if (folder.keywordsInUse && folder.firstUnseen) {
+      // From the store's columns: no object per message (a 100,000-message SELECT).
+      keywords = new Set(folder.keywordsInUse());
+      if (wantUnseen) firstUnseen = folder.firstUnseen();
+    } else {
+      keywords = new Set<string>();
+      let look = wantUnseen;
+      for (let seq = 1; seq <= count; seq++) {
+        const m = folder.meta(folder.uidAt(seq));
+        if (!m) continue;
+        for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
+        if (look && !m.flags.includes('\\Seen')) {
+          firstUnseen = seq;
+          look = false;
+        }
       }
     }
     const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()].join(' ');

@@ -11,7 +11,8 @@ import { NotFound } from '../../../core/errors.js';
 import type { Folder, MessageMeta } from '../../../mailstore/types.js';
 import { imapDate } from '../encoder.js';
 import type { BodySection, FetchItem } from '../types.js';
-import { MessageView, type CachedItem } from './message-view.js';
+import { cacheKey, MessageView, type CachedItem } from './message-view.js';
+import { stopReading } from './mime-tree.js';
 import { applyPartial, filterHeader, sectionName, sectionSource, type ByteRange } from './sections.js';
 
 export interface RenderOptions {
@@ -110,12 +111,16 @@ async function* streamRange(folder: Folder, uid: number, range: ByteRange, faile
   let sent = 0;
   if (length > 0) {
     try {
-      for await (const chunk of await folder.read(uid, range)) {
+      const source = await folder.read(uid, range);
+      for await (const chunk of source) {
         const b = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
         const piece = withoutNul(b.subarray(0, length - sent));
         sent += piece.length;
         if (piece.length > 0) yield piece;
-        if (sent >= length) break;
+        if (sent >= length) {
+          stopReading(source);
+          break;
+        }
       }
     } catch (err) {
       failed.error ??= err;
@@ -189,6 +194,71 @@ async function plan(folder: Folder, uid: number, meta: MessageMeta, list: readon
     }
   }
   return pieces;
+}
+
+/** Items `renderSmall` may answer: no file read (UID, FLAGS, ...) or cached strings (ENVELOPE, BODY, BODYSTRUCTURE). */
+const SMALL = new Set<FetchItem['kind']>([...BUFFERED, 'ENVELOPE', 'BODY', 'BODYSTRUCTURE']);
+
+/** Whether `renderSmall` can answer these items (for ENVELOPE/BODY/BODYSTRUCTURE: when cached). */
+export function allSmall(items: readonly FetchItem[]): boolean {
+  return items.every((i) => SMALL.has(i.kind));
+}
+
+/**
+ * The response for items that pass `allSmall`, at once as one buffer (FETCH 1:* (UID FLAGS) or
+ * a re-fetch of ENVELOPE over a 100,000-message folder: no generator, pieces or MessageView per
+ * message). Undefined when the message has left the folder; null when an ENVELOPE, BODY or
+ * BODYSTRUCTURE is not cached yet (renderFetch then computes it). Same order and bytes as
+ * renderFetch.
+ */
+export function renderSmall(folder: Folder, seq: number, uid: number, items: readonly FetchItem[], opts: RenderOptions): Buffer | null | undefined {
+  return smallRenderer(items, opts)(folder, seq, uid);
+}
+
+/** renderSmall with the item order worked out once for a whole FETCH. */
+export function smallRenderer(items: readonly FetchItem[], opts: RenderOptions): (folder: Folder, seq: number, uid: number) => Buffer | null | undefined {
+  const list = ordered(items, opts);
+  return (folder, seq, uid) => renderSmallOrdered(folder, seq, uid, list);
+}
+
+function renderSmallOrdered(folder: Folder, seq: number, uid: number, list: readonly FetchItem[]): Buffer | null | undefined {
+  const meta = folder.meta(uid);
+  if (!meta) return undefined;
+  // latin1 throughout: cached strings are bytes as latin1 (message-view.ts); the rest is ASCII.
+  let out = `* ${seq} FETCH (`;
+  let first = true;
+  for (const item of list) {
+    if (!first) out += ' ';
+    first = false;
+    switch (item.kind) {
+      case 'UID':
+        out += `UID ${uid}`;
+        break;
+      case 'FLAGS':
+        out += `FLAGS ${flagsText(meta.flags, folder.isRecent(uid))}`;
+        break;
+      case 'INTERNALDATE':
+        out += `INTERNALDATE ${imapDate(meta.internalDate)}`;
+        break;
+      case 'RFC822.SIZE':
+        out += `RFC822.SIZE ${meta.size}`;
+        break;
+      case 'MODSEQ':
+        out += `MODSEQ (${meta.modseq})`;
+        break;
+      case 'ENVELOPE':
+      case 'BODY':
+      case 'BODYSTRUCTURE': {
+        const cached = folder.cacheGet(uid, cacheKey(item.kind.toLowerCase() as CachedItem));
+        if (cached === undefined) return null;
+        out += `${item.kind} ${cached}`;
+        break;
+      }
+      default:
+        throw new Error(`not a small item: ${item.kind}`);
+    }
+  }
+  return Buffer.from(out + ')\r\n', 'latin1');
 }
 
 /**

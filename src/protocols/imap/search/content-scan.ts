@@ -56,6 +56,7 @@ export class ContentScanner {
       const all = parts.length === 1 ? chunk : Buffer.concat(parts);
       const end = all.indexOf('\r\n\r\n', from);
       if (end >= 0) {
+        src.destroy(); // before leaving the loop, which would destroy it with a costly AbortError
         this.topHeaders(parseHeaderBlock(all.subarray(0, end + 2)), st);
         return;
       }
@@ -123,7 +124,11 @@ export class ContentScanner {
     const lf = new LfOnly();
     for await (const chunk of src as AsyncIterable<Buffer>) {
       walker.push(lf.convert(chunk));
-      if (rootSeen && !this.pendingText()) return;
+      if (rootSeen && !this.pendingText()) {
+        // Not by leaving the loop alone: that destroys with an AbortError (a costly stack).
+        src.destroy();
+        return;
+      }
     }
     walker.push(lf.convert(Buffer.alloc(0), true));
     walker.end();
