@@ -124,6 +124,8 @@ export async function dovecotImap(maildir: string, opts: DovecotImapOptions = {}
         if (code !== 0) reject(new Error(`dovecot imap exited ${code}: ${err}`));
         else resolve(Buffer.concat(out));
       });
+      // If Dovecot exits early, its exit code and stderr say why; a broken pipe adds nothing.
+      child.stdin.on('error', () => {});
       child.stdin.write(input);
       if (!lastTag) logout();
     });

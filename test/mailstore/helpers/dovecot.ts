@@ -123,6 +123,8 @@ export function doveadm(h: DovecotHome, args: readonly string[], stdin?: string 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ stdout, stderr, code }));
+    // doveadm may exit before reading its input (most commands never do): no EPIPE for that.
+    child.stdin.on('error', () => {});
     child.stdin.end(stdin ?? '');
   });
 }
