@@ -5,6 +5,11 @@
  */
 import type { Logger } from '../../core/logger.js';
 
+/** pino's loggers have it; the project's Logger shape does not require it. */
+interface LevelAware {
+  isLevelEnabled?(level: string): boolean;
+}
+
 export class LazyLogger implements Logger {
   private made: Logger | undefined;
 
@@ -38,6 +43,9 @@ export class LazyLogger implements Logger {
   }
 
   private call(level: 'debug' | 'info' | 'warn' | 'error', a: object | string, msg: string | undefined): void {
+    // A level the parent drops (pino: debug, logged after every command) makes no child: the
+    // child would inherit the parent's level and drop it too.
+    if ((this.parent as LevelAware).isLevelEnabled?.(level) === false) return;
     const l = this.real;
     // As many arguments as were given: pino reads a trailing undefined as a message.
     if (typeof a === 'string') l[level](a);
