@@ -14,6 +14,7 @@ import { appendMessage } from './commands/append.js';
 import { Dispatcher } from './dispatcher.js';
 import { DEFAULT_LIMITS, type FramerEvent, type FramerLimits } from './framer.js';
 import { FramedInput } from './input.js';
+import { LazyLogger } from './lazy-logger.js';
 import { parseCommand } from './parser.js';
 import { SocketOutput } from './output.js';
 import { bad, formatTagged, no } from './replies.js';
@@ -85,7 +86,7 @@ export class ImapServer {
   /** Serves one accepted connection; `adopt` learns of the TLS socket after STARTTLS. */
   async handle(socket: net.Socket, adopt: (s: net.Socket) => void = () => {}): Promise<void> {
     const opts = this.opts;
-    const log = opts.log.child({ session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
+    const log = new LazyLogger(opts.log, { session: opts.sessionIds?.() ?? Math.random().toString(36).slice(2, 10), ip: socket.remoteAddress });
     let current = socket;
     SocketOutput.noDelay(socket);
     const out = new SocketOutput(() => current, opts.limits.maxWriteBuffer);
@@ -94,19 +95,23 @@ export class ImapServer {
     const conn: Connection = {
       ip,
       canStartTls: !opts.implicitTls && opts.tlsContext !== undefined,
-      nextLine: async () => {
+      // Not async: a promise chain, no suspended frame while IDLE waits for DONE.
+      nextLine: () => {
         live.waiting = true;
-        const ev = await input.line().finally(() => (live.waiting = false));
-        if (ev === null) return null;
-        if (ev.type === 'command') return ev.frame.subarray(0, ev.frame.length - (ev.frame.at(-2) === 0x0d ? 2 : 1));
-        if (ev.type === 'error' && ev.fatal) {
-          out.write(`* BYE ${ev.message}\r\n`);
-          return null;
-        }
-        // Not a line (a literal announced, or refused): an invalid answer, with its literal dropped.
-        if (ev.type === 'continue') input.refuse();
-        if (ev.type === 'append') input.dropAppend();
-        return Buffer.alloc(0);
+        // FramedInput's promises never reject: no finally() (one promise and closure less per wait).
+        return input.line().then((ev) => {
+          live.waiting = false;
+          if (ev === null) return null;
+          if (ev.type === 'command') return ev.frame.subarray(0, ev.frame.length - (ev.frame.at(-2) === 0x0d ? 2 : 1));
+          if (ev.type === 'error' && ev.fatal) {
+            out.write(`* BYE ${ev.message}\r\n`);
+            return null;
+          }
+          // Not a line (a literal announced, or refused): an invalid answer, with its literal dropped.
+          if (ev.type === 'continue') input.refuse();
+          if (ev.type === 'append') input.dropAppend();
+          return Buffer.alloc(0);
+        });
       },
       startTls: async () => {
         out.flush();
@@ -172,7 +177,8 @@ export class ImapServer {
           break;
         }
         live.waiting = true;
-        const ev = await input.next().finally(() => (live.waiting = false));
+        const ev = await input.next();
+        live.waiting = false;
         if (ev === null) break;
         const ctx = (tag: string): CommandContext => ({ tag, session, services, log });
         if (ev.type === 'continue') {

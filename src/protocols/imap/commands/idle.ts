@@ -7,11 +7,13 @@ import { bad, ok } from '../replies.js';
 export const idle: CommandSpec<'IDLE'> = {
   names: ['IDLE'],
   states: AUTHENTICATED,
-  async run({ session }) {
+  // Not async: one suspended frame less for each of thousands of idling sessions.
+  run({ session }) {
     session.out.write('+ idling\r\n');
-    const line = await runIdle(session);
-    if (line === null) return bad('Connection closed.');
-    if (!isIdleDone(line)) return bad('Expected DONE.');
-    return ok('Idle completed.');
+    return runIdle(session).then((line) => {
+      if (line === null) return bad('Connection closed.');
+      if (!isIdleDone(line)) return bad('Expected DONE.');
+      return ok('Idle completed.');
+    });
   },
 };
