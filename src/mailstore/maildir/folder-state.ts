@@ -498,7 +498,11 @@ export class FolderState {
     // The watcher stopped with the last listener (onChange); nothing else to stop here.
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
-    await this.exclusive(() => this.writeIndexNow());
+    // Pending operations finish first; the write itself runs off the folder's queue (as the
+    // scheduled ones do), so a client that selects the folder again right away is not held up
+    // by a big folder's index being written.
+    await this.exclusive(async () => {});
+    await this.writeIndexNow();
     if (this.derived) {
       this.cacheMark = this.derived.close();
       this.derived = undefined;
