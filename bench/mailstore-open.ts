@@ -61,7 +61,9 @@ try {
   console.log(`created ${N} messages in ${ms(t)}  (${root})`);
 
   await firstOpen();
-  await new Promise((r) => setTimeout(r, 1500)); // the first store's timers have run: its garbage can go
+  // The first store's timers have run (index write 1 s; the recheck, 2 s after listing a folder
+  // written just before, lists it again): its garbage can go.
+  await new Promise((r) => setTimeout(r, 6000));
   // Each phase in its own function: a suspended async frame could keep its locals alive.
   const before = heap();
   const store = await openAndClose(before);

@@ -237,6 +237,7 @@ export class MaildirFolder implements Folder {
       dest.setKeywords(await addKeywords(dest.dir, [...names]));
       table = dest.keywords;
     }
+    const mark = dest.mark();
     for (const src of sources) {
       const flags = splitImapFlags(lettersToImapFlags(src.flags, this.state.keywords));
       if (parseFlags(src.flags).system.has('P')) flags.system.add('P');
@@ -249,7 +250,7 @@ export class MaildirFolder implements Folder {
     }
     if (saved.length) await fsyncDir(path.join(dest.dir, 'cur'));
     await this.host.quotaTracker.record(saved.reduce((n, s) => n + s.size, 0), saved.length);
-    const newUids = await dest.registerSaved(saved);
+    const newUids = await dest.registerSaved(saved, mark);
     dest.emit({ added: newUids, flagged: [], expunged: [] });
     return { uidValidity: dest.uidValidity, map: new Map(saved.map((s, i) => [s.src, newUids[i]!])) };
   }

@@ -24,7 +24,7 @@ import { FolderWatch } from './folder-watch.js';
 import { modseqFloor, readIndex, snapshotOf, writeIndex } from './index-cache.js';
 import { BIT_SEEN, MessageTable, type MessageRecord } from './message-table.js';
 import { nextUidValidity } from './uidvalidity.js';
-import { cleanTmp, scanFolder, signatureOf, type ScannedFile } from './scan.js';
+import { cleanTmp, scanFolder, signatureNow, signatureOf, type ScannedFile } from './scan.js';
 import { effectiveNextUid, newMailboxGuid, serializeUidlist, type Uidlist, type UidlistRecord } from './uidlist.js';
 import { UIDLIST_FILE, withUidlistLock } from './uidlist-lock.js';
 import { fileSignature, readUidlist } from './uidlist-io.js';
@@ -78,7 +78,15 @@ export class FolderState {
   private signature = '';
   /** When `signature` was taken (wall clock, as the directory mtimes in it). */
   private signatureAt = 0;
+  /**
+   * Set while `signature` may hide a change another process made in the same moment as one of
+   * ours (or in the same clock tick as the listing): the folder is listed again once the
+   * directories have settled (recheck()).
+   */
+  private recheckTimer: NodeJS.Timeout | undefined;
   private uidlistSig = '';
+  /** The signature of the dovecot-uidlist this process last wrote (assignUids). */
+  private ownUidlistSig: string | undefined;
   private keywordsSig = '';
   private loaded = false;
   private watch: ChangeWatcher | undefined;
@@ -216,13 +224,15 @@ export class FolderState {
       if (flags === current && t.sub(i) === 'cur') return false;
       const base = t.bases[i]!;
       const file = withInfo(base, flags);
+      const mark = this.mark();
       try {
         await rename(path.join(this.dir, t.sub(i), t.file(i)), path.join(this.dir, 'cur', file));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot change flags in ${this.dir}`, err);
-        await this.syncLocked();
+        await this.syncLocked(true);
         continue; // expunged meanwhile: indexOf() says so next round
       }
+      this.adopt(mark);
       i = t.indexOf(uid);
       if (i < 0) return false;
       t.setFile(i, 'cur', file);
@@ -237,6 +247,7 @@ export class FolderState {
   /** Removes messages; returns the UIDs actually removed (others were already gone). */
   async unlinkEntries(uids: readonly number[]): Promise<number[]> {
     const removed = new Set<number>();
+    let mark: string | undefined = this.mark();
     for (const uid of uids) {
       const f = this.file(uid);
       if (!f || removed.has(uid)) continue;
@@ -244,13 +255,16 @@ export class FolderState {
         await unlink(f.path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFailure(`cannot expunge from ${this.dir}`, err);
-        // already renamed or removed by another process: the next sync sorts it out
+        // already renamed or removed by another process: the next sync sorts it out (and lists
+        // the folder, which another process is changing right now)
+        mark = undefined;
         const base = this.table.bases[this.table.indexOf(uid)]!;
         const again = (await scanFolder(this.dir)).files.get(base);
         if (again) await unlink(path.join(this.dir, again.sub, again.file)).catch(() => {});
       }
       removed.add(uid);
     }
+    if (mark !== undefined) this.adopt(mark);
     if (removed.size) {
       this.forget((i) => removed.has(this.table.uids[i]!));
       this.highestModseq++;
@@ -267,12 +281,14 @@ export class FolderState {
 
   /**
    * Gives UIDs to files already placed in cur/ by this process (APPEND, COPY): under the lock,
-   * in the order given. Returns their UIDs.
+   * in the order given. Returns their UIDs. `mark` (mark(), taken before the files were placed)
+   * lets the next sync skip listing the folder again when only we changed it meanwhile.
    */
-  registerSaved(files: readonly { file: string; mtimeMs: number }[]): Promise<number[]> {
+  registerSaved(files: readonly { file: string; mtimeMs: number }[], mark?: string): Promise<number[]> {
     return this.exclusive(async () => {
       if (!this.loaded) await this.syncLocked();
       const bases = files.map((f) => parseMaildirName(f.file).base);
+      this.ownUidlistSig = undefined;
       const uidOf = await this.assignUids(bases, true);
       for (const f of files) {
         const n = parseMaildirName(f.file);
@@ -283,14 +299,49 @@ export class FolderState {
           mtimeMs: f.mtimeMs, modseq: ++this.highestModseq,
         });
       }
-      // this.signature stays as the last full listing left it: the next sync lists the folder
-      // again, so a file another process added meanwhile cannot hide behind our own change.
+      if (this.ownUidlistSig !== undefined) this.uidlistSig = this.ownUidlistSig;
+      this.ownUidlistSig = undefined;
+      if (mark !== undefined) this.adopt(mark);
       this.scheduleIndexWrite();
       return bases.map((b) => uidOf.get(b)!);
     });
   }
 
-  private async syncLocked(): Promise<StateChange> {
+  /**
+   * The directories' signature before a change of our own (a rename, an unlink, a file placed
+   * in cur/); adopt() takes it back once the change is made.
+   */
+  mark(): string {
+    return signatureNow(this.dir);
+  }
+
+  /**
+   * Our own change, begun when the directories' signature was `mark`, is done and already in the
+   * table: take the signature it left, so the next sync does not list the folder again for it.
+   * Only when nothing changed between the last listing and `mark` (otherwise the next sync lists
+   * as before). Another process may still have changed a directory while ours was changing (its
+   * mtime then only says the last of the two), so the folder is listed once more when the
+   * directories have settled (as Dovecot's MAILDIR_SYNC_SECS delayed refresh): such a change
+   * shows up within seconds, any later one at the next sync as always.
+   */
+  private adopt(mark: string): void {
+    if (!this.loaded || mark !== this.signature) return;
+    this.signature = signatureNow(this.dir);
+    this.signatureAt = Date.now();
+    this.scheduleRecheck();
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheckTimer) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.exclusive(() => this.syncLocked(true)).catch((err: unknown) => this.deps.log.warn({ dir: this.dir, err: (err as Error).message }, 'recheck of a folder failed'));
+    }, SETTLE_MS);
+    this.recheckTimer.unref();
+  }
+
+  /** `force`: list the folder even if its signature is unchanged (a recheck, a lost rename race). */
+  private async syncLocked(force = false): Promise<StateChange> {
     const change: StateChange = { added: [], flagged: [], expunged: [] };
     const [sig, uidlistSig, keywordsSig] = await Promise.all([
       signatureOf(this.dir),
@@ -302,13 +353,18 @@ export class FolderState {
       this.setKeywords(parseKeywords(text).table);
       this.keywordsSig = keywordsSig;
     }
-    if (this.loaded && sig === this.signature && uidlistSig === this.uidlistSig) return change;
+    if (!force && this.loaded && sig === this.signature && uidlistSig === this.uidlistSig) return change;
     if (!this.loaded) {
       void cleanTmp(this.dir, this.deps.now?.() ?? Date.now()).catch(() => {});
       if (await this.loadIndex(sig, uidlistSig)) return change;
     }
 
+    // This listing covers whatever a pending recheck was for.
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
     const scan = await scanFolder(this.dir);
+    let listed = scan.signature;
+    const first = !this.loaded;
     const t = this.table;
     const known = new Set<string>();
     const bump = (i: number): void => {
@@ -337,6 +393,7 @@ export class FolderState {
 
     const unknown: string[] = [];
     for (const b of scan.files.keys()) if (!known.has(b)) unknown.push(b);
+    this.ownUidlistSig = undefined;
     if (unknown.length || !this.loaded) {
       const uidOf = await this.assignUids(unknown, false);
       const fresh = await this.describe(unknown.map((b) => [b, scan.files.get(b)!, uidOf.get(b)!] as const));
@@ -344,19 +401,33 @@ export class FolderState {
         this.insert(e);
         change.added.push(e.uid);
       }
-      await this.moveNewToCur(fresh.filter((e) => e.sub === 'new').map((e) => e.uid));
-      if (!this.loaded) t.shrink();
+      const moving = fresh.filter((e) => e.sub === 'new').map((e) => e.uid);
+      if (moving.length) {
+        // Our own moves change new/ and cur/ after the listing: adopt() them, so the next sync
+        // does not list the folder again for them alone.
+        this.signature = listed;
+        this.loaded = true;
+        const mark = this.mark();
+        await this.moveNewToCur(moving);
+        this.adopt(mark);
+        listed = this.signature;
+      }
+      if (first) t.shrink();
     } else if (uidlistSig !== this.uidlistSig) {
       // Only the uidlist changed (e.g. another process appended): refresh header values.
       const list = await readUidlist(this.dir, this.deps.log);
       if (list) this.adoptHeader(list);
     }
-    // What was listed, not what is there now: a change made after the listing (by us moving
-    // new/ to cur/, or by anyone else) makes the next sync list again.
-    this.signature = scan.signature;
+    // What was listed (or what our own moves left, see adopt()), not what is there now: a change
+    // made after the listing by anyone else makes the next sync list again.
+    this.signature = listed;
     this.signatureAt = Date.now();
-    this.uidlistSig = uidlistSig;
+    this.uidlistSig = this.ownUidlistSig ?? uidlistSig;
+    this.ownUidlistSig = undefined;
     this.loaded = true;
+    // A change made in the same clock tick as the listing leaves the same mtime: look again once
+    // the directories have settled.
+    if (!settled(this.signature, this.signatureAt)) this.scheduleRecheck();
     this.emit(change);
     this.scheduleIndexWrite();
     return change;
@@ -416,7 +487,7 @@ export class FolderState {
     // anything changed since makes the next cold open list the folder again.
     await writeIndex(this.dir, snapshotOf(this.table, {
       uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.highestModseq, cache,
-      dirSignature: settled(this.signature, this.signatureAt) ? this.signature : 'unsettled', uidlistSignature: this.uidlistSig,
+      dirSignature: settled(this.signature, this.signatureAt) && !this.recheckTimer ? this.signature : 'unsettled', uidlistSignature: this.uidlistSig,
     }));
   }
 
@@ -427,7 +498,11 @@ export class FolderState {
     // The watcher stopped with the last listener (onChange); nothing else to stop here.
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
-    await this.exclusive(() => this.writeIndexNow());
+    // Pending operations finish first; the write itself runs off the folder's queue (as the
+    // scheduled ones do), so a client that selects the folder again right away is not held up
+    // by a big folder's index being written.
+    await this.exclusive(async () => {});
+    await this.writeIndexNow();
     if (this.derived) {
       this.cacheMark = this.derived.close();
       this.derived = undefined;
@@ -474,7 +549,13 @@ export class FolderState {
       }
       const compact = kept !== records;
       const updated: Uidlist = { ...list, version: 3, nextUid: next, records: kept };
-      if (ordered.length || rewrite || compact || list.version !== 3) await lock.commit(serializeUidlist(updated));
+      if (ordered.length || rewrite || compact || list.version !== 3) {
+        // Our own write, under the lock and with its header adopted below: the next sync need
+        // not list the folder again for it (dovecot-uidlist's signature is part of the check).
+        let written: Promise<string> | undefined;
+        await lock.commit(serializeUidlist(updated), () => (written = fileSignature(path.join(this.dir, UIDLIST_FILE))));
+        if (written) this.ownUidlistSig = await written;
+      }
       this.adoptHeader(updated);
     });
     return uidOf;
@@ -567,6 +648,7 @@ export class FolderState {
  * directory changed within the last seconds before the listing is not trusted to be unchanged.
  */
 const SETTLE_NS = 2_000_000_000n;
+const SETTLE_MS = Number(SETTLE_NS / 1_000_000n);
 
 function settled(signature: string, takenAtMs: number): boolean {
   const taken = BigInt(Math.floor(takenAtMs)) * 1_000_000n;

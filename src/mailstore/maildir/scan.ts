@@ -64,6 +64,11 @@ export async function scanFolder(dir: string): Promise<ScanResult> {
  * thread-pool hand-offs against a few µs for the system call on a directory in the cache.
  */
 export async function signatureOf(dir: string): Promise<string> {
+  return signatureNow(dir);
+}
+
+/** signatureOf() without the promise, for marking the start and end of a change of our own. */
+export function signatureNow(dir: string): string {
   return `${statSignature(path.join(dir, 'new'))}/${statSignature(path.join(dir, 'cur'))}`;
 }
 

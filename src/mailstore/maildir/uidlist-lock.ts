@@ -60,8 +60,12 @@ export interface UidlistLockOptions {
 export interface UidlistLock {
   readonly lockPath: string;
   readonly uidlistPath: string;
-  /** Replaces dovecot-uidlist with `content` and releases the lock. At most once. */
-  commit(content: string | Uint8Array): Promise<void>;
+  /**
+   * Replaces dovecot-uidlist with `content` and releases the lock. At most once. `written` is
+   * called once the new file is in place and before the lock is released (nobody else can have
+   * replaced it yet).
+   */
+  commit(content: string | Uint8Array, written?: () => void): Promise<void>;
   /** Refreshes the lock's mtime now (also done on a timer). */
   touch(): Promise<void>;
 }
@@ -306,7 +310,7 @@ export async function withUidlistLock<T>(dir: string, fn: (lock: UidlistLock) =>
     lockPath,
     uidlistPath,
     touch,
-    async commit(content) {
+    async commit(content, written) {
       if (state !== 'held') throw new Error('dovecot-uidlist lock already committed or released');
       if (!(await stillOurs())) throw new TempFailure(`${lockPath} was taken over by another process`);
       state = 'committing';
@@ -325,6 +329,7 @@ export async function withUidlistLock<T>(dir: string, fn: (lock: UidlistLock) =>
         }
         if (opts.owner) await chown(tmp, opts.owner.uid, opts.owner.gid);
         await rename(tmp, uidlistPath);
+        written?.();
         await fsyncDir(dir);
       } catch (err) {
         await unlink(tmp).catch(() => {});

@@ -201,9 +201,10 @@ export class MaildirMailbox implements Mailbox, FolderHost {
       throw err;
     }
     const when = opts.internalDate ?? new Date();
+    const mark = state.mark();
     const [file] = await publish(tmp, [{ dir: path.join(state.dir, 'cur'), info }], when);
     await this.deps.quota.record(tmp.size, 1);
-    const [uid] = await state.registerSaved([{ file: file!, mtimeMs: when.getTime() }]);
+    const [uid] = await state.registerSaved([{ file: file!, mtimeMs: when.getTime() }], mark);
     state.emit({ added: [uid!], flagged: [], expunged: [] });
     return { uid: uid!, uidValidity: state.uidValidity };
   }
