@@ -5,6 +5,7 @@
  */
 import { AuthFailure, InvalidInput, NotFound, PolicyReject, QuotaExceeded, TempFailure } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { InvalidMessageSet } from './messages.js';
 
 export interface Reply {
   status: 'OK' | 'NO' | 'BAD';
@@ -27,6 +28,8 @@ export function ok(text: string, code?: string): Reply {
 
 /** The tagged reply for `err`, thrown while running a command on `mailbox` (when one is named). */
 export function errorReply(err: unknown, log: Logger, mailbox?: string): Reply {
+  // A message number past the mailbox is the client's mistake (RFC 9051 6.4.5), not the store's.
+  if (err instanceof InvalidMessageSet) return bad(err.message);
   if (err instanceof QuotaExceeded) return no('Quota exceeded (mailbox for user is full)', 'OVERQUOTA');
   if (err instanceof NotFound) return no(mailbox !== undefined ? `Mailbox doesn't exist: ${printable(mailbox)}` : 'No such mailbox or message', 'NONEXISTENT');
   if (err instanceof AuthFailure) return no('Authentication failed.', 'AUTHENTICATIONFAILED');

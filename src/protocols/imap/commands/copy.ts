@@ -1,7 +1,7 @@
 import { NotFound } from '../../../core/errors.js';
 import { SELECTED, type CommandSpec } from '../command.js';
-import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, no, ok } from '../replies.js';
+import { namedSeqs } from '../messages.js';
+import { no, ok } from '../replies.js';
 import { formatSet } from '../uid-set.js';
 
 /**
@@ -16,13 +16,7 @@ export const copy: CommandSpec<'COPY' | 'MOVE'> = {
     const s = session.selected!;
     const f = s.folder;
     if (cmd.name === 'MOVE' && s.readOnly) return no('Mailbox is read-only.');
-    let seqs: number[];
-    try {
-      seqs = namedSeqs(f, cmd.set, cmd.uid);
-    } catch (err) {
-      if (err instanceof InvalidMessageSet) return bad(err.message);
-      throw err;
-    }
+    const seqs = namedSeqs(f, cmd.set, cmd.uid);
     const verb = cmd.name === 'COPY' ? 'Copy' : 'Move';
     if (seqs.length === 0) return ok(`No messages found.`);
     const uids = seqs.map((q) => f.uidAt(q));

@@ -1,6 +1,6 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, ok } from '../replies.js';
+import { namedSeqs } from '../messages.js';
+import { ok } from '../replies.js';
 
 /**
  * RFC 9051 6.4.3 EXPUNGE and UID EXPUNGE (RFC 4315 2.1: only the named messages that have
@@ -17,13 +17,7 @@ export const expunge: CommandSpec<'EXPUNGE' | 'UID EXPUNGE'> = {
       await s.folder.expunge();
       return ok('Expunge completed.');
     }
-    let seqs: number[];
-    try {
-      seqs = namedSeqs(s.folder, cmd.set, true);
-    } catch (err) {
-      if (err instanceof InvalidMessageSet) return bad(err.message);
-      throw err;
-    }
+    const seqs = namedSeqs(s.folder, cmd.set, true);
     const uids = seqs.map((q) => s.folder.uidAt(q)).filter((u) => s.folder.meta(u)?.flags.includes('\\Deleted'));
     if (uids.length) await s.folder.expunge(uids);
     return ok('Expunge completed.');

@@ -1,7 +1,7 @@
 import { SELECTED, type CommandSpec } from '../command.js';
 import { allSmall, renderFetch, smallRenderer } from '../fetch/respond.js';
-import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, no, ok } from '../replies.js';
+import { namedSeqs } from '../messages.js';
+import { no, ok } from '../replies.js';
 import { withoutRecent } from '../selected.js';
 import type { FetchItem } from '../types.js';
 
@@ -24,13 +24,7 @@ export const fetch: CommandSpec<'FETCH'> = {
   async run({ session }, cmd) {
     const s = session.selected!;
     const f = s.folder;
-    let seqs: number[];
-    try {
-      seqs = namedSeqs(f, cmd.set, cmd.uid);
-    } catch (err) {
-      if (err instanceof InvalidMessageSet) return bad(err.message);
-      throw err;
-    }
+    let seqs = namedSeqs(f, cmd.set, cmd.uid);
     let items = cmd.items;
     if (cmd.uid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
     if (cmd.changedSince !== undefined) {

@@ -1,6 +1,6 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { InvalidMessageSet, namedSeqs } from '../messages.js';
-import { bad, ok } from '../replies.js';
+import { namedSeqs } from '../messages.js';
+import { ok } from '../replies.js';
 import { flagList, flagsWithRecent } from '../selected.js';
 import { formatSet } from '../uid-set.js';
 
@@ -18,13 +18,7 @@ export const store: CommandSpec<'STORE'> = {
     const f = s.folder;
     // Dovecot's answer: nothing is changed, and it is not an error the client must handle.
     if (s.readOnly) return ok('Store ignored with read-only mailbox.');
-    let seqs: number[];
-    try {
-      seqs = namedSeqs(f, cmd.set, cmd.uid);
-    } catch (err) {
-      if (err instanceof InvalidMessageSet) return bad(err.message);
-      throw err;
-    }
+    const seqs = namedSeqs(f, cmd.set, cmd.uid);
     if (cmd.unchangedSince !== undefined) session.condstore = true;
     const flags = cmd.flags.filter((x) => x.toLowerCase() !== '\\recent');
     const uids = seqs.map((q) => f.uidAt(q));
